@@ -1,0 +1,471 @@
+/* probescope's XDP program: classify every inbound frame and count probes per source and port. */
+#include "vmlinux.h"
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include "probescope/abi.h"
+#include "parse.bpf.h"
+#include "sketch.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Tunables, set by the agent before load. */
+const volatile __u32 clock_source = PS_CLOCK_KTIME_COARSE;
+
+/* Replay clock: user space writes each packet's capture time here (PS_CLOCK_USER). */
+volatile __u64 user_clock_ns;
+
+/* Template for new src_stats entries; never written by the program. */
+static const struct ps_src_stats zero_src;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ps_totals);
+} totals SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536); /* the agent sets the real size before load */
+	__type(key, struct ps_src_key);
+	__type(value, struct ps_src_stats);
+} src_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE); /* the agent reads it in place, no copy */
+	__uint(max_entries, PS_PORT_TABLE_SIZE);
+	__type(key, __u32);
+	__type(value, struct ps_port_stats);
+} port_stats SEC(".maps");
+
+/* What the parser learned about one frame; filled only as far as the class needs. */
+struct pkt_info {
+	__u32 cls;
+	__u8 l4proto;
+	__u8 tcp_flags;
+	__u8 ttl;
+	__u8 is_v4;
+	__u16 sport;
+	__u16 dport;
+	__u16 ip_id;
+	__u32 l4_off;	/* byte offset of the L4 header in the frame */
+	struct ps_src_key src;
+	__u8 dst[16];
+};
+
+static __always_inline __u64 ps_now(void)
+{
+	if (clock_source == PS_CLOCK_USER)
+		return user_clock_ns;
+	return bpf_ktime_get_coarse_ns();
+}
+
+/* Class from the TCP flags byte; ECE and CWR never change the class. */
+static __always_inline __u32 tcp_class(__u8 flags)
+{
+	__u8 f = flags & 0x3f;
+
+	if (f & PS_TCP_SYN) {
+		if (f == PS_TCP_SYN)
+			return PS_CLASS_TCP_SYN;
+		if (f == (PS_TCP_SYN | PS_TCP_ACK))
+			return PS_CLASS_TCP_SYNACK;
+		return PS_CLASS_TCP_ODD; /* SYN+FIN, SYN+RST, SYN+PSH, all flags, ... */
+	}
+	if (f & PS_TCP_RST) {
+		if (f == PS_TCP_RST || f == (PS_TCP_RST | PS_TCP_ACK))
+			return PS_CLASS_TCP_RST;
+		return PS_CLASS_TCP_ODD;
+	}
+	if (!(f & PS_TCP_ACK))
+		return PS_CLASS_TCP_ODD; /* NULL, FIN, Xmas, PSH or URG without ACK */
+	return PS_CLASS_TCP_OTHER;
+}
+
+static __always_inline __u32 icmp_class(__u8 type, int v6)
+{
+	if (v6) {
+		if (type == 128)
+			return PS_CLASS_ICMP_ECHO;
+		if (type < 128) /* 1 unreachable, 2 too big, 3 time exceeded, 4 parameter */
+			return PS_CLASS_ICMP_ERROR;
+		return PS_CLASS_ICMP_OTHER;
+	}
+	if (type == 8)
+		return PS_CLASS_ICMP_ECHO;
+	if (type == 3 || type == 4 || type == 5 || type == 11 || type == 12)
+		return PS_CLASS_ICMP_ERROR;
+	return PS_CLASS_ICMP_OTHER;
+}
+
+/* Parses L4 at c->pos; fills the class and, for TCP/UDP, the ports. */
+static __always_inline void parse_l4(struct hdr_cursor *c, struct pkt_info *p)
+{
+	c->l4 = c->pos;
+	if (p->l4proto == PS_IPPROTO_TCP) {
+		struct tcphdr *th = c->pos;
+
+		if ((void *)(th + 1) > c->end || th->doff < 5) {
+			p->cls = PS_CLASS_MALFORMED;
+			return;
+		}
+		p->tcp_flags = ((__u8 *)th)[13];
+		p->cls = tcp_class(p->tcp_flags);
+		p->sport = bpf_ntohs(th->source);
+		p->dport = bpf_ntohs(th->dest);
+		return;
+	}
+	if (p->l4proto == PS_IPPROTO_UDP) {
+		struct udphdr *uh = c->pos;
+
+		if ((void *)(uh + 1) > c->end) {
+			p->cls = PS_CLASS_MALFORMED;
+			return;
+		}
+		p->cls = PS_CLASS_UDP;
+		p->sport = bpf_ntohs(uh->source);
+		p->dport = bpf_ntohs(uh->dest);
+		return;
+	}
+	if (p->l4proto == PS_IPPROTO_ICMP || p->l4proto == PS_IPPROTO_ICMPV6) {
+		__u8 *ih = c->pos;
+
+		if ((void *)(ih + 4) > c->end) {
+			p->cls = PS_CLASS_MALFORMED;
+			return;
+		}
+		p->cls = icmp_class(ih[0], p->l4proto == PS_IPPROTO_ICMPV6);
+		return;
+	}
+	p->cls = PS_CLASS_OTHER_IP;
+}
+
+static __always_inline void parse_ipv4(struct hdr_cursor *c, struct pkt_info *p)
+{
+	struct iphdr *iph = c->pos;
+	__u32 hlen;
+
+	if ((void *)(iph + 1) > c->end) {
+		p->cls = PS_CLASS_MALFORMED;
+		return;
+	}
+	hlen = iph->ihl * 4;
+	if (iph->version != 4 || hlen < sizeof(*iph) || bpf_ntohs(iph->tot_len) < hlen ||
+	    c->pos + hlen > c->end) {
+		p->cls = PS_CLASS_MALFORMED;
+		return;
+	}
+	p->is_v4 = 1;
+	c->l3 = iph;
+	p->ttl = iph->ttl;
+	p->ip_id = bpf_ntohs(iph->id);
+	p->l4proto = iph->protocol;
+	if (bpf_ntohs(iph->frag_off) & IP_OFFSET) {
+		p->cls = PS_CLASS_FRAGMENT;
+		return;
+	}
+	c->pos += hlen;
+	parse_l4(c, p);
+}
+
+static __always_inline void parse_ipv6(struct hdr_cursor *c, struct pkt_info *p)
+{
+	struct ipv6hdr *ip6 = c->pos;
+	__u8 nexthdr;
+
+	if ((void *)(ip6 + 1) > c->end || ip6->version != 6) {
+		p->cls = PS_CLASS_MALFORMED;
+		return;
+	}
+	c->l3 = ip6;
+	p->ttl = ip6->hop_limit;
+	nexthdr = ip6->nexthdr;
+	c->pos = ip6 + 1;
+
+	for (int i = 0; i < PS_MAX_IPV6_EXT; i++) {
+		__u8 *eh = c->pos;
+		__u32 len;
+
+		if (nexthdr != NEXTHDR_HOP && nexthdr != NEXTHDR_ROUTING &&
+		    nexthdr != NEXTHDR_DEST && nexthdr != NEXTHDR_FRAGMENT &&
+		    nexthdr != NEXTHDR_AUTH) {
+			p->l4proto = nexthdr;
+			parse_l4(c, p);
+			return;
+		}
+		if ((void *)(eh + 8) > c->end) { /* every extension header is >= 8 bytes */
+			p->cls = PS_CLASS_MALFORMED;
+			return;
+		}
+		if (nexthdr == NEXTHDR_FRAGMENT) {
+			__u16 off = (__u16)eh[2] << 8 | eh[3];
+
+			p->ip_id = (__u16)eh[6] << 8 | eh[7]; /* low half of the fragment id */
+			if (off & 0xfff8) {
+				p->l4proto = eh[0];
+				p->cls = PS_CLASS_FRAGMENT;
+				return;
+			}
+			len = 8;
+		} else if (nexthdr == NEXTHDR_AUTH) {
+			len = ((__u32)eh[1] + 2) * 4;
+		} else {
+			len = ((__u32)eh[1] + 1) * 8;
+		}
+		nexthdr = eh[0];
+		if (c->pos + len > c->end) {
+			p->cls = PS_CLASS_MALFORMED;
+			return;
+		}
+		c->pos += len;
+	}
+	/* Longer extension chains than any sane sender uses: an evasion attempt. */
+	p->cls = PS_CLASS_MALFORMED;
+}
+
+/*
+ * Shape and MSS of the TCP options at byte offset tcp_off, packed as shape << 16 | mss.
+ * A global function: the verifier checks it once, not once per parser path.
+ */
+__noinline int ps_tcp_opts(struct xdp_md *ctx, __u32 tcp_off)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u8 *th, *opt, *opt_end;
+	__u32 nopts = 0, mss = 0, mss_seen = 0;
+
+	if (tcp_off > 0x1000)
+		return PS_OPTS_MALFORMED << 16;
+	th = data + tcp_off;
+	if ((void *)(th + 20) > end)
+		return PS_OPTS_MALFORMED << 16;
+	opt = th + 20;
+	opt_end = th + (th[12] >> 4) * 4;
+	if ((void *)opt_end > end)
+		return PS_OPTS_MALFORMED << 16;
+	for (int i = 0; i < PS_MAX_TCP_OPTS; i++) {
+		__u8 kind, len;
+
+		if (opt >= opt_end || (void *)(opt + 1) > end)
+			break;
+		kind = opt[0];
+		if (kind == 0) /* end of options */
+			break;
+		if (kind == 1) { /* NOP */
+			opt++;
+			nopts++;
+			continue;
+		}
+		if ((void *)(opt + 2) > end)
+			return PS_OPTS_MALFORMED << 16;
+		len = opt[1];
+		if (len < 2 || opt + len > opt_end)
+			return PS_OPTS_MALFORMED << 16;
+		if (kind == 2 && len == 4 && (void *)(opt + 4) <= end) {
+			mss = (__u32)opt[2] << 8 | opt[3];
+			mss_seen = 1;
+		}
+		nopts++;
+		opt += len;
+	}
+	if (nopts == 0)
+		return PS_OPTS_NONE << 16;
+	if (nopts == 1 && mss_seen)
+		return PS_OPTS_MSS_ONLY << 16 | mss;
+	if (mss_seen)
+		return PS_OPTS_STACK << 16 | mss;
+	return PS_OPTS_OTHER << 16;
+}
+
+/* Reads the TCP header facts of a probe at p->l4_off (never on the fast path). */
+static __always_inline int read_tcp_facts(struct xdp_md *ctx, struct pkt_info *p,
+					  struct ps_probe_facts *f, __be32 *seq_raw)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct tcphdr *th;
+	__u32 opts, off = p->l4_off;
+
+	if (off > 0x1000)
+		return -1;
+	th = data + off;
+	if ((void *)(th + 1) > end)
+		return -1;
+	*seq_raw = th->seq;
+	f->seq = bpf_ntohl(th->seq);
+	f->window = bpf_ntohs(th->window);
+	opts = ps_tcp_opts(ctx, off);
+	f->opts_shape = opts >> 16;
+	f->mss = opts & 0xffff;
+	return 0;
+}
+
+static __always_inline void copy_addrs(struct pkt_info *p, struct hdr_cursor *c)
+{
+	void *end = c->end;
+	struct ps_src_key *src = &p->src;
+	__u8 *dst = p->dst;
+
+	if (p->is_v4) {
+		struct iphdr *iph = c->l3;
+
+		if ((void *)(iph + 1) > end)
+			return;
+		src->addr[10] = 0xff;
+		src->addr[11] = 0xff;
+		__builtin_memcpy(&src->addr[12], &iph->saddr, 4);
+		dst[10] = 0xff;
+		dst[11] = 0xff;
+		__builtin_memcpy(&dst[12], &iph->daddr, 4);
+	} else {
+		struct ipv6hdr *ip6 = c->l3;
+
+		if ((void *)(ip6 + 1) > end)
+			return;
+		__builtin_memcpy(src->addr, &ip6->saddr, 16);
+		__builtin_memcpy(dst, &ip6->daddr, 16);
+	}
+}
+
+static __always_inline void count_fingerprints(struct ps_src_stats *s, struct pkt_info *p,
+					       struct ps_probe_facts *f, __u32 dst32, __be32 seq_raw)
+{
+	__u32 n = __sync_fetch_and_add(&s->tcp_probes, 1);
+
+	f->unicorn_key = f->seq ^ dst32 ^ ((__u32)f->dport << 16 | f->sport);
+	if (n == 0)
+		s->first = *f;
+	if (f->ip_id == 54321 && f->ttl == 255 && f->window == 65535)
+		__sync_fetch_and_add(&s->fp_hits[PS_FP_ZMAP], 1);
+	if (p->is_v4 && f->window == 1024 &&
+	    f->ip_id == ((dst32 ^ f->dport ^ f->seq) & 0xffff))
+		__sync_fetch_and_add(&s->fp_hits[PS_FP_MASSCAN], 1);
+	if (p->is_v4 && seq_raw == bpf_htonl(dst32))
+		__sync_fetch_and_add(&s->fp_hits[PS_FP_MIRAI], 1);
+	if (f->window == 1024 && f->opts_shape == PS_OPTS_MSS_ONLY && f->mss == 1460)
+		__sync_fetch_and_add(&s->fp_hits[PS_FP_NMAP_SYN], 1);
+	if (n == 0 || f->seq == s->first.seq)
+		__sync_fetch_and_add(&s->fp_hits[PS_FP_SAME_SEQ], 1);
+	if (n == 0 || f->sport == s->first.sport)
+		__sync_fetch_and_add(&s->fp_hits[PS_FP_SAME_SPORT], 1);
+	if (n == 0 || f->unicorn_key == s->first.unicorn_key)
+		__sync_fetch_and_add(&s->fp_hits[PS_FP_UNICORN], 1);
+}
+
+/*
+ * The slow path: a probe or backscatter packet updates its source and port. A global
+ * function, so the verifier checks it once rather than once per parser path.
+ */
+__noinline int ps_track(struct xdp_md *ctx, struct pkt_info *p)
+{
+	struct ps_probe_facts f = {};
+	struct ps_src_stats *s;
+	struct ps_totals *t;
+	__u32 cls, dst32, src32, port_item = 0, zero = 0;
+	__be32 seq_raw = 0;
+	__u64 now = ps_now();
+	int slot;
+
+	t = bpf_map_lookup_elem(&totals, &zero);
+	if (!p || !t)
+		return 0;
+	cls = p->cls;
+	s = bpf_map_lookup_elem(&src_stats, &p->src);
+	if (!s) {
+		if (bpf_map_update_elem(&src_stats, &p->src, &zero_src, BPF_NOEXIST) == 0)
+			t->src_inserts++;
+		s = bpf_map_lookup_elem(&src_stats, &p->src);
+		if (!s) {
+			t->src_insert_failed++;
+			return 0;
+		}
+		if (s->first_seen_ns == 0)
+			s->first_seen_ns = now;
+	}
+	s->last_seen_ns = now;
+	if (cls < PS_SRC_CLASS_COUNT)
+		__sync_fetch_and_add(&s->pkts[cls], 1);
+
+	f.sport = p->sport;
+	f.dport = p->dport;
+	f.ttl = p->ttl;
+	f.ip_id = p->ip_id;
+	f.tcp_flags = p->tcp_flags;
+	f.l4proto = p->l4proto;
+	dst32 = ps_fold_addr(p->dst);
+	if (p->l4proto == PS_IPPROTO_TCP && (cls == PS_CLASS_TCP_SYN || cls == PS_CLASS_TCP_ODD) &&
+	    read_tcp_facts(ctx, p, &f, &seq_raw) == 0)
+		count_fingerprints(s, p, &f, dst32, seq_raw);
+	s->last = f;
+
+	if (cls >= PS_PROBE_CLASS_COUNT)
+		return 0; /* backscatter: counted per source, not as a probed port */
+
+	if (p->l4proto == PS_IPPROTO_TCP || p->l4proto == PS_IPPROTO_UDP) {
+		__u32 proto = p->l4proto == PS_IPPROTO_TCP ? PS_PORT_PROTO_TCP : PS_PORT_PROTO_UDP;
+		__u32 idx = proto << 16 | p->dport;
+		struct ps_port_stats *ps = bpf_map_lookup_elem(&port_stats, &idx);
+
+		port_item = PS_PORT_SLOT(proto, p->dport);
+		if (ps) {
+			src32 = ps_fold_addr(p->src.addr);
+			__sync_fetch_and_add(&ps->pkts, 1);
+			ps_hll_add(ps->src_hll, ps_mix32(src32));
+		}
+	} else {
+		port_item = PS_PORT_SLOT(PS_PORT_SLOT_ICMP, 0);
+	}
+
+	slot = ps_slot_add(s->port_slots, PS_EXACT_PORTS, port_item);
+	if (slot >= 0 && slot < PS_EXACT_PORTS)
+		__sync_fetch_and_add(&s->port_slot_pkts[slot], 1);
+	else
+		s->port_overflow = 1;
+	ps_hll_add(s->port_hll, ps_mix32(port_item));
+
+	if (ps_slot_add(s->dst_slots, PS_EXACT_DSTS, dst32 ? dst32 : 1) < 0)
+		s->dst_overflow = 1;
+	ps_hll_add(s->dst_hll, ps_mix32(dst32));
+	return 0;
+}
+
+SEC("xdp")
+int probescope_xdp(struct xdp_md *ctx)
+{
+	struct hdr_cursor c = { .pos = (void *)(long)ctx->data, .end = (void *)(long)ctx->data_end };
+	struct pkt_info p = { .cls = PS_CLASS_MALFORMED };
+	__u32 zero = 0;
+	struct ps_totals *t;
+	int proto;
+
+	t = bpf_map_lookup_elem(&totals, &zero);
+	if (!t)
+		return XDP_PASS;
+
+	proto = parse_ethhdr(&c);
+	if (proto == ETH_P_IP)
+		parse_ipv4(&c, &p);
+	else if (proto == ETH_P_IPV6)
+		parse_ipv6(&c, &p);
+	else if (proto >= 0)
+		p.cls = PS_CLASS_NON_IP;
+
+	/* Plain ++: the totals slot is per-CPU and XDP runs with softirqs off on this CPU. */
+	t->packets++;
+	t->bytes += ctx->data_end - ctx->data;
+	if (p.cls < PS_CLASS_COUNT)
+		t->class_pkts[p.cls]++;
+	if (p.l4proto == PS_IPPROTO_TCP && p.cls != PS_CLASS_MALFORMED &&
+	    p.cls != PS_CLASS_FRAGMENT)
+		t->tcp_flags[p.tcp_flags]++;
+
+	/* Fast path: established, other-IP, non-IP and malformed frames stop here. */
+	if (p.cls >= PS_SRC_CLASS_COUNT)
+		return XDP_PASS;
+
+	p.l4_off = c.l4 - (void *)(long)ctx->data;
+	copy_addrs(&p, &c);
+	ps_track(ctx, &p);
+	return XDP_PASS;
+}

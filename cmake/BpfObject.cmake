@@ -1,0 +1,45 @@
+# BPF pipeline: vmlinux.h from kernel BTF, clang -target bpf, bpftool gen skeleton.
+find_program(BPFTOOL bpftool PATHS /usr/sbin /sbin REQUIRED)
+find_program(BPF_CLANG clang REQUIRED)
+
+set(PROBESCOPE_VMLINUX_BTF /sys/kernel/btf/vmlinux CACHE FILEPATH "BTF to generate vmlinux.h from")
+set(BPF_GEN_DIR ${CMAKE_BINARY_DIR}/bpfgen)
+file(MAKE_DIRECTORY ${BPF_GEN_DIR})
+
+add_custom_command(
+  OUTPUT ${BPF_GEN_DIR}/vmlinux.h
+  COMMAND ${BPFTOOL} btf dump file ${PROBESCOPE_VMLINUX_BTF} format c > ${BPF_GEN_DIR}/vmlinux.h
+  COMMENT "Generating vmlinux.h from ${PROBESCOPE_VMLINUX_BTF}"
+  VERBATIM)
+
+# bpf_object(NAME SOURCE [DEFINES...]): builds NAME.bpf.o and NAME.skel.h (struct NAME_bpf), and the
+# INTERFACE target NAME_skel that carries the skeleton's include path and libbpf.
+function(bpf_object name src)
+  set(obj ${BPF_GEN_DIR}/${name}.bpf.o)
+  set(skel ${BPF_GEN_DIR}/${name}.skel.h)
+  set(defs)
+  foreach(d ${ARGN})
+    list(APPEND defs -D${d})
+  endforeach()
+  file(GLOB bpf_headers ${CMAKE_SOURCE_DIR}/bpf/*.h ${CMAKE_SOURCE_DIR}/include/probescope/*.h)
+  add_custom_command(
+    OUTPUT ${obj}
+    COMMAND ${BPF_CLANG} -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 ${defs}
+            -Wall -Werror -Wno-unused-function
+            -I${BPF_GEN_DIR} -I${CMAKE_SOURCE_DIR}/include -I${CMAKE_SOURCE_DIR}/bpf
+            -c ${src} -o ${obj}
+    DEPENDS ${src} ${bpf_headers} ${BPF_GEN_DIR}/vmlinux.h
+    COMMENT "BPF ${name}.bpf.o"
+    VERBATIM)
+  add_custom_command(
+    OUTPUT ${skel}
+    COMMAND ${BPFTOOL} gen skeleton ${obj} name ${name}_bpf > ${skel}
+    DEPENDS ${obj}
+    COMMENT "Skeleton ${name}.skel.h"
+    VERBATIM)
+  add_custom_target(${name}_skel_gen DEPENDS ${skel})
+  add_library(${name}_skel INTERFACE)
+  add_dependencies(${name}_skel ${name}_skel_gen)
+  target_include_directories(${name}_skel INTERFACE ${BPF_GEN_DIR})
+  target_link_libraries(${name}_skel INTERFACE PkgConfig::LIBBPF)
+endfunction()

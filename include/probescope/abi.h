@@ -1,0 +1,187 @@
+/* The one ABI shared by bpf/ and user/: every map key, map value and enum. */
+#ifndef PROBESCOPE_ABI_H
+#define PROBESCOPE_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/*
+ * Packet classes. Every frame lands in exactly one. The first PS_SRC_CLASS_COUNT
+ * classes are the ones tracked per source (probes and backscatter); the rest only
+ * reach the totals. Order matters: user space indexes arrays with these values.
+ */
+enum ps_class {
+	PS_CLASS_TCP_SYN = 0,	 /* SYN without ACK (ECE/CWR allowed): scan or connect */
+	PS_CLASS_TCP_ODD,	 /* flag combination no normal connection sends */
+	PS_CLASS_UDP,		 /* any UDP datagram */
+	PS_CLASS_ICMP_ECHO,	 /* ICMP/ICMPv6 echo request */
+	PS_CLASS_TCP_SYNACK,	 /* SYN+ACK: backscatter when unsolicited */
+	PS_CLASS_TCP_RST,	 /* RST or RST+ACK: backscatter when unsolicited */
+	PS_CLASS_ICMP_ERROR,	 /* unreachable, time exceeded, ...: backscatter */
+	PS_CLASS_TCP_OTHER,	 /* ACK-bearing established traffic: the fast path */
+	PS_CLASS_ICMP_OTHER,	 /* echo reply, neighbour discovery, ... */
+	PS_CLASS_FRAGMENT,	 /* non-first IP fragment: no L4 header to read */
+	PS_CLASS_OTHER_IP,	 /* IP with another L4 protocol (GRE, ESP, SCTP, ...) */
+	PS_CLASS_NON_IP,	 /* ARP, LLDP, ... */
+	PS_CLASS_MALFORMED,	 /* truncated or inconsistent headers */
+	PS_CLASS_COUNT,
+};
+
+/* Classes below this value update the per-source and per-port maps. */
+#define PS_SRC_CLASS_COUNT (PS_CLASS_ICMP_ERROR + 1)
+/* Classes below this value are probes (they also update the per-port map). */
+#define PS_PROBE_CLASS_COUNT (PS_CLASS_ICMP_ECHO + 1)
+
+/* TCP flag bits, as in the 13th byte of the TCP header. */
+enum ps_tcp_flag {
+	PS_TCP_FIN = 0x01,
+	PS_TCP_SYN = 0x02,
+	PS_TCP_RST = 0x04,
+	PS_TCP_PSH = 0x08,
+	PS_TCP_ACK = 0x10,
+	PS_TCP_URG = 0x20,
+	PS_TCP_ECE = 0x40,
+	PS_TCP_CWR = 0x80,
+};
+
+/* Index of a port table: one 64k block per L4 protocol that has ports. */
+enum ps_port_proto {
+	PS_PORT_PROTO_TCP = 0,
+	PS_PORT_PROTO_UDP = 1,
+	PS_PORT_PROTO_COUNT,
+};
+#define PS_PORT_TABLE_SIZE (PS_PORT_PROTO_COUNT * 65536)
+
+/* Global counters: one PERCPU_ARRAY slot, plain ++ under softirq (per-CPU safe). */
+struct ps_totals {
+	__u64 packets;			/* every frame seen: sum of class[] */
+	__u64 bytes;			/* frame bytes, data_end - data */
+	__u64 class_pkts[PS_CLASS_COUNT];
+	__u64 tcp_flags[256];		/* every TCP packet by its flags byte */
+	__u64 src_inserts;		/* new entries written to src_stats */
+	__u64 src_insert_failed;	/* could not insert (map refused): counted, not lost silently */
+};
+
+/*
+ * Distinct-count sketches. Small sets are kept exactly in slots; every item also
+ * goes into a HyperLogLog of 2^PS_HLL_P 4-bit registers (two per byte) which user
+ * space reads once a slot set overflows. Standard error 1.04/sqrt(256) = 6.5%.
+ */
+#define PS_HLL_P 8
+#define PS_HLL_REGS (1u << PS_HLL_P)
+#define PS_HLL_BYTES (PS_HLL_REGS / 2)
+#define PS_HLL_MAX_RANK 15
+#define PS_EXACT_PORTS 8
+#define PS_EXACT_DSTS 8
+
+/* Port slot: 0 = empty, else PS_PORT_SLOT(proto, port). */
+#define PS_PORT_SLOT(proto, port) ((1u << 24) | ((__u32)(proto) << 16) | (__u32)(port))
+#define PS_PORT_SLOT_PROTO(slot) (((slot) >> 16) & 0xff)
+#define PS_PORT_SLOT_PORT(slot) ((slot) & 0xffff)
+/* ICMP echo has no port: it occupies proto slot value 2 with port 0. */
+#define PS_PORT_SLOT_ICMP 2
+
+/* Tool fingerprints the XDP program tests on every TCP probe (see docs/fingerprints.md). */
+enum ps_fingerprint {
+	PS_FP_ZMAP = 0,		/* IP ID 54321, TTL 255, window 65535 */
+	PS_FP_MASSCAN,		/* ip_id == (dst ^ dport ^ seq) & 0xffff, window 1024 */
+	PS_FP_MIRAI,		/* seq == destination IPv4 address */
+	PS_FP_NMAP_SYN,		/* window 1024, MSS 1460 as the only option */
+	PS_FP_SAME_SEQ,		/* seq equal to this source's first probe seq */
+	PS_FP_SAME_SPORT,	/* source port equal to this source's first probe's */
+	PS_FP_UNICORN,		/* seq ^ dst ^ (dport << 16 | sport) equal to the first probe's */
+	PS_FP_COUNT,
+};
+
+/* Shape of the TCP options on a SYN. */
+enum ps_tcp_opts_shape {
+	PS_OPTS_NONE = 0,	/* no options */
+	PS_OPTS_MSS_ONLY,	/* exactly one option, MSS */
+	PS_OPTS_STACK,		/* MSS plus SACK/timestamps/window scale: an OS stack */
+	PS_OPTS_OTHER,
+	PS_OPTS_MALFORMED,
+};
+
+/* Header facts of the first and the last probe of a source, for fingerprinting. */
+struct ps_probe_facts {
+	__u32 seq;
+	__u32 unicorn_key;	/* seq ^ dst32 ^ (dport << 16 | sport) */
+	__u16 sport;
+	__u16 dport;
+	__u16 window;
+	__u16 ip_id;
+	__u16 mss;
+	__u8 ttl;
+	__u8 opts_shape;	/* enum ps_tcp_opts_shape */
+	__u8 tcp_flags;
+	__u8 l4proto;		/* IPPROTO_* */
+	__u8 pad[2];
+};
+
+/* Source address: IPv4 is stored v4-mapped (::ffff:a.b.c.d), so one map serves both. */
+struct ps_src_key {
+	__u8 addr[16];
+};
+
+/*
+ * Per-source counters, one shared (not per-CPU) LRU_HASH value: per-CPU copies would
+ * multiply kernel memory by the CPU count for state that is per source, not per CPU.
+ * Counters use atomic adds; slot claims use compare-and-swap; HLL registers only grow,
+ * and a lost race there underestimates by one register at most.
+ */
+struct ps_src_stats {
+	__u64 first_seen_ns;		/* probescope clock (see docs/clock.md) */
+	__u64 last_seen_ns;
+	__u32 pkts[PS_SRC_CLASS_COUNT];
+	__u32 fp_hits[PS_FP_COUNT];	/* TCP probes matching each fingerprint */
+	__u32 tcp_probes;		/* TCP SYN + odd probes: the fp_hits denominator */
+	__u32 port_slots[PS_EXACT_PORTS];	/* first distinct (proto, port) probed */
+	__u32 port_slot_pkts[PS_EXACT_PORTS];
+	__u32 dst_slots[PS_EXACT_DSTS];	/* first distinct destinations, 32-bit folded */
+	__u8 port_overflow;		/* a distinct port did not fit the slots */
+	__u8 dst_overflow;
+	__u8 pad[6];
+	struct ps_probe_facts first;
+	struct ps_probe_facts last;
+	__u8 port_hll[PS_HLL_BYTES];
+	__u8 dst_hll[PS_HLL_BYTES];
+};
+
+/* Per (protocol, destination port) probe counters: one ARRAY slot each. */
+struct ps_port_stats {
+	__u64 pkts;
+	__u8 src_hll[PS_HLL_BYTES];	/* distinct sources */
+};
+
+/* Clock sources, chosen at load time through rodata. */
+enum ps_clock_source {
+	PS_CLOCK_KTIME_COARSE = 0,	/* live: bpf_ktime_get_coarse_ns, on probe paths only */
+	PS_CLOCK_USER = 1,		/* replay: the capture time user space writes to .bss */
+};
+
+/* 32-bit mixer (murmur3 fmix32): the hash every sketch uses. */
+static inline __u32 ps_mix32(__u32 h)
+{
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
+}
+
+/* Fold a 16-byte address to 32 bits: exact for IPv4 (v4-mapped), a hash for IPv6. */
+static inline __u32 ps_fold_addr(const __u8 a[16])
+{
+	__u32 w0 = (__u32)a[0] << 24 | (__u32)a[1] << 16 | (__u32)a[2] << 8 | a[3];
+	__u32 w1 = (__u32)a[4] << 24 | (__u32)a[5] << 16 | (__u32)a[6] << 8 | a[7];
+	__u32 w2 = (__u32)a[8] << 24 | (__u32)a[9] << 16 | (__u32)a[10] << 8 | a[11];
+	__u32 w3 = (__u32)a[12] << 24 | (__u32)a[13] << 16 | (__u32)a[14] << 8 | a[15];
+
+	if (w0 == 0 && w1 == 0 && w2 == 0xffff)
+		return w3;
+	return ps_mix32(w0 ^ ps_mix32(w1 ^ ps_mix32(w2 ^ ps_mix32(w3))));
+}
+
+#endif /* PROBESCOPE_ABI_H */

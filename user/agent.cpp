@@ -1,0 +1,211 @@
+// The agent's loop: one drain per interval, records out, signals handled between drains.
+#include "agent.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+
+#include "error.h"
+#include "json_records.h"
+#include "json_sink.h"
+#include "map_drain.h"
+#include "source_table.h"
+#include "xdp_session.h"
+
+namespace probescope {
+
+void validate(const RunOptions& o) {
+    if (o.iface.empty()) throw Error("no interface given", "pass --iface IFACE");
+    if (!(o.interval_s > 0) || o.interval_s > 3600)
+        throw Error("--interval must be more than 0 and at most 3600 seconds",
+                    "use e.g. --interval 1 or --interval 0.5");
+    if (o.max_sources == 0) throw Error("--max-sources must be at least 1");
+    struct sysinfo si {};
+    if (sysinfo(&si) == 0) {
+        uint64_t ram = static_cast<uint64_t>(si.totalram) * si.mem_unit;
+        uint64_t need = static_cast<uint64_t>(o.max_sources) * src_entry_bytes();
+        if (need > ram / 2)
+            throw Error("--max-sources " + std::to_string(o.max_sources) + " needs " +
+                            std::to_string(need >> 20) + " MiB of kernel memory, more than half "
+                            "of this machine's " + std::to_string(ram >> 20) + " MiB",
+                        "choose at most " + std::to_string(ram / 2 / src_entry_bytes()));
+    }
+    if (!(o.idle_timeout_s > 0)) throw Error("--idle-timeout must be more than 0 seconds");
+    parse_mode(o.mode);
+}
+
+namespace {
+
+class SignalMask {
+public:
+    SignalMask() {
+        sigemptyset(&set_);
+        sigaddset(&set_, SIGINT);
+        sigaddset(&set_, SIGTERM);
+        sigaddset(&set_, SIGHUP);
+        pthread_sigmask(SIG_BLOCK, &set_, &old_);
+    }
+    ~SignalMask() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+    // Waits up to ns; returns the signal number, or 0 on time-out.
+    int wait(int64_t ns) const {
+        if (ns < 0) ns = 0;
+        timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+        int sig = sigtimedwait(&set_, nullptr, &ts);
+        return sig > 0 ? sig : 0;
+    }
+
+private:
+    sigset_t set_{}, old_{};
+};
+
+int64_t mono_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// Turns successive drains into records; keeps the cross-interval accounting.
+class IntervalEmitter {
+public:
+    IntervalEmitter(MapDrain& drain, JsonSink& sink, RecordContext ctx, uint32_t capacity,
+                    uint64_t idle_ns, TotalsSnapshot baseline, uint64_t inserts_base)
+        : drain_(drain), sink_(sink), ctx_(std::move(ctx)), table_(capacity, idle_ns),
+          prev_(baseline), inserts_base_(inserts_base), capacity_(capacity) {}
+
+    void emit(double seconds) {
+        Interval iv;
+        iv.seq = ++seq_;
+        iv.now_ns = ctx_.clock.now_stamp();
+        iv.seconds = seconds;
+        iv.cumulative = drain_.read_totals();
+        iv.delta = iv.cumulative - prev_;
+        prev_ = iv.cumulative;
+        drain_.drain_sources(iv.sources);
+        drain_.read_ports(iv.ports);
+        drained_total_ += iv.sources.size();
+        // Inserts that were neither drained nor still present were evicted by the LRU.
+        int64_t ev = static_cast<int64_t>(iv.cumulative.src_inserts - inserts_base_) -
+                     static_cast<int64_t>(drained_total_);
+        evictions_ = std::max<int64_t>(evictions_, ev);
+        iv.src_map = {capacity_, iv.sources.size(), static_cast<uint64_t>(evictions_)};
+
+        sink_.write(stats_record(ctx_, iv));
+        for (const auto& sample : iv.sources) {
+            const SourceState& s = table_.absorb(sample, iv.seq);
+            sink_.write(source_record(ctx_, iv, s));
+        }
+        for (const auto& p : iv.ports) sink_.write(port_record(ctx_, iv, p));
+        table_.expire(iv.now_ns);
+        sink_.flush();
+    }
+
+private:
+    MapDrain& drain_;
+    JsonSink& sink_;
+    RecordContext ctx_;
+    SourceTable table_;
+    TotalsSnapshot prev_;
+    uint64_t inserts_base_;
+    uint64_t capacity_;
+    uint64_t seq_ = 0;
+    uint64_t drained_total_ = 0;
+    int64_t evictions_ = 0;
+};
+
+}  // namespace
+
+int run_agent(const RunOptions& o) {
+    validate(o);
+    iface_index(o.iface);
+    check_privileges();
+    check_bpffs(o.pin_root);
+    check_kernel();
+
+    const std::string pin_dir = o.pin_root + "/" + o.iface;
+    if (std::filesystem::exists(pin_dir + "/link"))
+        throw Error("a persistent probescope is already attached to " + o.iface + " (" + pin_dir +
+                        "/link)",
+                    "watch it with 'probescope top --iface " + o.iface +
+                        "', or remove it with 'probescope detach --iface " + o.iface + "'");
+
+    SignalMask signals;
+    JsonSink sink(o.output);
+    auto prog = LoadedProgram::load({o.max_sources, PS_CLOCK_KTIME_COARSE, pin_dir});
+    auto link = XdpAttachment::attach(prog->prog_fd(), o.iface, parse_mode(o.mode), o.force);
+    if (o.persist) {
+        link->pin(pin_dir + "/link");
+        prog->keep_pins();
+    }
+    fprintf(stderr, "probescope: attached to %s (%s XDP), maps pinned under %s%s\n",
+            o.iface.c_str(), mode_name(link->mode()), pin_dir.c_str(),
+            prog->reused_pins() ? " (reused)" : "");
+
+    MapDrain drain(prog->totals_fd(), prog->src_stats_fd(), prog->port_stats_fd(),
+                   prog->src_capacity());
+    // Reused pins: counts already emitted by an earlier agent are not emitted again,
+    // but sources it had not drained yet are.
+    TotalsSnapshot baseline = prog->reused_pins() ? drain.read_totals() : TotalsSnapshot{};
+    uint64_t present = prog->reused_pins() ? drain.count_sources() : 0;
+    IntervalEmitter emitter(drain, sink, {o.iface, Clock::monotonic()}, o.max_sources,
+                            static_cast<uint64_t>(o.idle_timeout_s * 1e9), baseline,
+                            baseline.src_inserts - present);
+
+    const int64_t step = static_cast<int64_t>(o.interval_s * 1e9);
+    int64_t last = mono_ns(), next = last + step;
+    for (;;) {
+        int sig = signals.wait(next - mono_ns());
+        int64_t now = mono_ns();
+        emitter.emit((now - last) / 1e9);
+        last = now;
+        if (sig == SIGINT || sig == SIGTERM) break;
+        if (sig == 0) next += step;
+        if (next < now) next = now + step;  // we fell behind: do not burst
+    }
+    fprintf(stderr, "probescope: detached from %s%s\n", o.iface.c_str(),
+            o.persist ? " (the link stays pinned: --persist)" : "");
+    return 0;
+}
+
+int detach_iface(const std::string& iface, const std::string& pin_root) {
+    check_privileges();
+    namespace fs = std::filesystem;
+    const std::string pin_dir = pin_root + "/" + iface;
+    int removed = 0;
+    std::error_code ec;
+    for (const char* name : {"link", "totals", "src_stats", "port_stats"}) {
+        if (fs::remove(pin_dir + "/" + name, ec)) ++removed;
+    }
+    fs::remove(pin_dir, ec);
+    unsigned idx = if_nametoindex(iface.c_str());
+    if (idx) {
+        bpf_xdp_query_opts q{};
+        q.sz = sizeof(q);
+        if (bpf_xdp_query(static_cast<int>(idx), 0, &q) == 0 && q.prog_id) {
+            int fd = bpf_prog_get_fd_by_id(q.prog_id);
+            bpf_prog_info info{};
+            uint32_t len = sizeof(info);
+            if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+                std::string(info.name) == "probescope_xdp") {
+                uint32_t flags =
+                    q.attach_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+                if (bpf_xdp_detach(static_cast<int>(idx), flags, nullptr) == 0) ++removed;
+            }
+            if (fd >= 0) close(fd);
+        }
+    }
+    fprintf(stderr, "probescope: %s on %s\n",
+            removed ? "removed probescope's link and pins" : "nothing to remove", iface.c_str());
+    return 0;
+}
+
+}  // namespace probescope

@@ -1,0 +1,38 @@
+// Arithmetic on totals snapshots: sums across CPUs and deltas across drains.
+#include "interval.h"
+
+namespace probescope {
+
+TotalsSnapshot TotalsSnapshot::from_kernel(const ps_totals& t) {
+    TotalsSnapshot s;
+    s.packets = t.packets;
+    s.bytes = t.bytes;
+    for (unsigned i = 0; i < PS_CLASS_COUNT; ++i) s.classes[i] = t.class_pkts[i];
+    for (unsigned i = 0; i < 256; ++i) s.tcp_flags[i] = t.tcp_flags[i];
+    s.src_inserts = t.src_inserts;
+    s.src_insert_failed = t.src_insert_failed;
+    return s;
+}
+
+TotalsSnapshot& TotalsSnapshot::operator+=(const TotalsSnapshot& o) {
+    packets += o.packets;
+    bytes += o.bytes;
+    for (unsigned i = 0; i < PS_CLASS_COUNT; ++i) classes[i] += o.classes[i];
+    for (unsigned i = 0; i < 256; ++i) tcp_flags[i] += o.tcp_flags[i];
+    src_inserts += o.src_inserts;
+    src_insert_failed += o.src_insert_failed;
+    return *this;
+}
+
+TotalsSnapshot TotalsSnapshot::operator-(const TotalsSnapshot& o) const {
+    TotalsSnapshot d;
+    d.packets = packets - o.packets;
+    d.bytes = bytes - o.bytes;
+    for (unsigned i = 0; i < PS_CLASS_COUNT; ++i) d.classes[i] = classes[i] - o.classes[i];
+    for (unsigned i = 0; i < 256; ++i) d.tcp_flags[i] = tcp_flags[i] - o.tcp_flags[i];
+    d.src_inserts = src_inserts - o.src_inserts;
+    d.src_insert_failed = src_insert_failed - o.src_insert_failed;
+    return d;
+}
+
+}  // namespace probescope

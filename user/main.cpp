@@ -1,0 +1,63 @@
+// probescope's command line (CLI11): subcommands and the one place errors become exit codes.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "agent.h"
+#include "error.h"
+
+#ifndef PROBESCOPE_VERSION
+#define PROBESCOPE_VERSION "0.0.0"
+#endif
+
+int main(int argc, char** argv) {
+    using namespace probescope;
+    CLI::App app{
+        "probescope: see who knocks on this host. An XDP program counts SYN scans, UDP probes,\n"
+        "odd TCP flag combinations and backscatter per source and port, at line rate; the\n"
+        "agent drains it and writes JSON lines."};
+    app.set_version_flag("--version", std::string("probescope ") + PROBESCOPE_VERSION);
+    app.require_subcommand(1);
+
+    RunOptions ro;
+    auto* run = app.add_subcommand("run", "Attach to an interface and emit JSON lines");
+    run->add_option("-i,--iface", ro.iface, "Interface to watch, e.g. eth0")->required();
+    run->add_option("--mode", ro.mode, "XDP mode: auto (native, else generic), native, generic")
+        ->capture_default_str();
+    run->add_option("--interval", ro.interval_s, "Seconds between drains (fractions allowed)")
+        ->capture_default_str();
+    run->add_option("-o,--output", ro.output, "Append JSON lines to FILE instead of stdout");
+    run->add_option("--max-sources", ro.max_sources,
+                    "Sources tracked per interval in the kernel LRU map (and in the agent)")
+        ->capture_default_str();
+    run->add_option("--idle-timeout", ro.idle_timeout_s,
+                    "Seconds after which a quiet source is forgotten")
+        ->capture_default_str();
+    run->add_option("--pin-root", ro.pin_root, "bpffs directory for pins (one subdir per iface)")
+        ->capture_default_str();
+    run->add_flag("--force", ro.force, "Replace an XDP program something else attached");
+    run->add_flag("--persist", ro.persist,
+                  "Leave the program attached and pinned after exit (undo: probescope detach)");
+
+    std::string det_iface, det_root = "/sys/fs/bpf/probescope";
+    auto* det = app.add_subcommand("detach", "Remove a persisted or crashed probescope from an interface");
+    det->add_option("-i,--iface", det_iface, "Interface")->required();
+    det->add_option("--pin-root", det_root, "bpffs directory for pins")->capture_default_str();
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    try {
+        if (*run) return run_agent(ro);
+        if (*det) return detach_iface(det_iface, det_root);
+    } catch (const Error& e) {
+        fprintf(stderr, "probescope: error: %s\n", e.what());
+        if (!e.hint().empty()) fprintf(stderr, "probescope: hint: %s\n", e.hint().c_str());
+        return 1;
+    } catch (const std::exception& e) {
+        fprintf(stderr, "probescope: error: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,40 @@
+// Reads the kernel maps once per interval: per-CPU totals, drained sources, mmapped ports.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "interval.h"
+
+namespace probescope {
+
+class MapDrain {
+public:
+    MapDrain(int totals_fd, int src_stats_fd, int port_stats_fd, uint32_t src_capacity);
+    ~MapDrain();
+    MapDrain(const MapDrain&) = delete;
+    MapDrain& operator=(const MapDrain&) = delete;
+
+    // Sum of every CPU's slot.
+    TotalsSnapshot read_totals() const;
+    // Moves every src_stats entry into out (lookup-and-delete), batched where the kernel can.
+    size_t drain_sources(std::vector<SourceSample>& out);
+    // Entries in src_stats now (a key walk; for start-up accounting only).
+    uint64_t count_sources() const;
+    // Ports whose packet counter moved since the last call.
+    void read_ports(std::vector<PortSample>& out);
+    bool batch_supported() const { return batch_ok_; }
+
+private:
+    size_t drain_by_key(std::vector<SourceSample>& out);
+    int totals_fd_, src_fd_;
+    uint32_t src_capacity_;
+    const ps_port_stats* ports_ = nullptr;
+    size_t ports_len_ = 0;
+    std::vector<uint64_t> port_prev_;
+    std::vector<ps_src_key> keys_;
+    std::vector<ps_src_stats> values_;
+    bool batch_ok_ = true;
+};
+
+}  // namespace probescope

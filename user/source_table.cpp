@@ -1,0 +1,128 @@
+// SourceTable: merges each drained entry into a bounded, LRU-ordered history per source.
+#include "source_table.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace probescope {
+
+uint64_t SourceState::total_packets() const {
+    uint64_t n = 0;
+    for (auto v : total) n += v;
+    return n;
+}
+
+uint64_t SourceState::interval_packets() const {
+    uint64_t n = 0;
+    for (auto v : interval) n += v;
+    return n;
+}
+
+static DistinctCount distinct(size_t exact_size, bool exact, const Hll& hll) {
+    if (exact) return {exact_size, true};
+    auto est = static_cast<uint64_t>(std::llround(hll.estimate()));
+    return {std::max<uint64_t>(est, exact_size), false};
+}
+
+DistinctCount SourceState::distinct_ports() const {
+    return distinct(ports.size(), ports_exact, port_hll);
+}
+
+DistinctCount SourceState::distinct_dsts() const {
+    return distinct(dsts.size(), dsts_exact, dst_hll);
+}
+
+std::vector<PortCount> SourceState::top_ports(size_t n) const {
+    std::vector<PortCount> out = ports;
+    std::stable_sort(out.begin(), out.end(),
+                     [](const PortCount& a, const PortCount& b) { return a.packets > b.packets; });
+    if (out.size() > n) out.resize(n);
+    return out;
+}
+
+static void merge_ports(SourceState& s, const ps_src_stats& k) {
+    for (unsigned i = 0; i < PS_EXACT_PORTS; ++i) {
+        uint32_t item = k.port_slots[i];
+        if (item == 0) continue;
+        auto it = std::find_if(s.ports.begin(), s.ports.end(),
+                               [item](const PortCount& p) { return p.item == item; });
+        if (it != s.ports.end())
+            it->packets += k.port_slot_pkts[i];
+        else if (s.ports.size() < SourceTable::kExactItems)
+            s.ports.push_back({item, k.port_slot_pkts[i]});
+        else
+            s.ports_exact = false;
+    }
+    if (k.port_overflow) s.ports_exact = false;
+    s.port_hll.merge_packed(k.port_hll);
+}
+
+static void merge_dsts(SourceState& s, const ps_src_stats& k) {
+    for (unsigned i = 0; i < PS_EXACT_DSTS; ++i) {
+        uint32_t d = k.dst_slots[i];
+        if (d == 0 || std::find(s.dsts.begin(), s.dsts.end(), d) != s.dsts.end()) continue;
+        if (s.dsts.size() < SourceTable::kExactItems)
+            s.dsts.push_back(d);
+        else
+            s.dsts_exact = false;
+    }
+    if (k.dst_overflow) s.dsts_exact = false;
+    s.dst_hll.merge_packed(k.dst_hll);
+}
+
+SourceState& SourceTable::absorb(const SourceSample& sample, uint64_t interval_seq) {
+    Addr16 addr;
+    std::memcpy(addr.data(), sample.key.addr, addr.size());
+    const ps_src_stats& k = sample.stats;
+
+    auto found = index_.find(addr);
+    if (found == index_.end()) {
+        if (capacity_ > 0 && index_.size() >= capacity_) {
+            index_.erase(lru_.back().addr);
+            lru_.pop_back();
+            ++evicted_;
+        }
+        lru_.emplace_front();
+        lru_.front().addr = addr;
+        lru_.front().first_seen_ns = k.first_seen_ns;
+        found = index_.emplace(addr, lru_.begin()).first;
+    } else {
+        lru_.splice(lru_.begin(), lru_, found->second);
+    }
+    SourceState& s = *found->second;
+
+    if (s.interval_seq != interval_seq) s.interval.fill(0);
+    s.interval_seq = interval_seq;
+    for (unsigned c = 0; c < PS_SRC_CLASS_COUNT; ++c) {
+        s.total[c] += k.pkts[c];
+        s.interval[c] += k.pkts[c];
+    }
+    if (k.first_seen_ns && (s.first_seen_ns == 0 || k.first_seen_ns < s.first_seen_ns))
+        s.first_seen_ns = k.first_seen_ns;
+    s.last_seen_ns = std::max<uint64_t>(s.last_seen_ns, k.last_seen_ns);
+    if (k.tcp_probes && s.tcp_probes == 0) s.first_probe = k.first;
+    s.tcp_probes += k.tcp_probes;
+    for (unsigned f = 0; f < PS_FP_COUNT; ++f) s.fp_hits[f] += k.fp_hits[f];
+    s.last_packet = k.last;
+    merge_ports(s, k);
+    merge_dsts(s, k);
+    return s;
+}
+
+size_t SourceTable::expire(uint64_t now_ns) {
+    size_t n = 0;
+    while (!lru_.empty() && lru_.back().last_seen_ns + idle_ns_ < now_ns) {
+        index_.erase(lru_.back().addr);
+        lru_.pop_back();
+        ++n;
+    }
+    return n;
+}
+
+const SourceState* SourceTable::find(const Addr16& addr) const {
+    auto it = index_.find(addr);
+    return it == index_.end() ? nullptr : &*it->second;
+}
+
+}  // namespace probescope

@@ -1,0 +1,237 @@
+// Load, pin and attach probescope's XDP program, with an actionable error at each step.
+#include "xdp_session.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/capability.h>
+#include <linux/if_link.h>
+#include <linux/magic.h>
+#include <net/if.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysinfo.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
+
+#include "error.h"
+#include "probescope.skel.h"
+
+namespace probescope {
+namespace fs = std::filesystem;
+
+static constexpr const char* kMapNames[] = {"totals", "src_stats", "port_stats"};
+
+void check_privileges() {
+    if (geteuid() == 0) return;
+    __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2]{};
+    if (syscall(SYS_capget, &hdr, data) != 0) return;  // let the load report it
+    auto has = [&](int cap) { return data[cap / 32].effective & (1u << (cap % 32)); };
+    constexpr int kCapBpf = 39, kCapPerfmon = 38;
+    if ((has(kCapBpf) && has(kCapPerfmon) && has(CAP_NET_ADMIN)) || has(CAP_SYS_ADMIN)) return;
+    throw Error("not enough privilege to load and attach an XDP program",
+                "run it as root (sudo probescope ...) or grant CAP_BPF, CAP_PERFMON and "
+                "CAP_NET_ADMIN");
+}
+
+void check_bpffs(const std::string& dir) {
+    fs::path p = dir;
+    std::error_code ec;
+    while (!p.empty() && !fs::exists(p, ec)) p = p.parent_path();
+    struct statfs st {};
+    if (p.empty() || statfs(p.c_str(), &st) != 0 || st.f_type != BPF_FS_MAGIC)
+        throw Error("bpffs is not mounted at " + (p.empty() ? dir : p.string()) +
+                        " (needed to pin the maps under " + dir + ")",
+                    "mount it with 'mount -t bpf bpf /sys/fs/bpf', or pass --pin-root DIR on a "
+                    "mounted bpffs");
+}
+
+void check_kernel() {
+    if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_ktime_get_coarse_ns, nullptr) == 1)
+        return;
+    utsname u{};
+    uname(&u);
+    throw Error(std::string("kernel ") + u.release +
+                    " is too old: probescope needs Linux 5.15 or newer (BPF atomics, "
+                    "bpf_ktime_get_coarse_ns, bpf_link XDP attachment)",
+                "run it on a 5.15+ kernel; the tested range is listed in README.md");
+}
+
+XdpMode parse_mode(const std::string& text) {
+    if (text == "auto") return XdpMode::Auto;
+    if (text == "native") return XdpMode::Native;
+    if (text == "generic") return XdpMode::Generic;
+    throw Error("unknown XDP mode '" + text + "'", "use --mode auto, native or generic");
+}
+
+const char* mode_name(XdpMode m) {
+    switch (m) {
+        case XdpMode::Native: return "native";
+        case XdpMode::Generic: return "generic";
+        default: return "auto";
+    }
+}
+
+uint64_t src_entry_bytes() {
+    // htab_elem header (~48 bytes) plus key and value, each rounded to 8.
+    return 48 + ((sizeof(ps_src_key) + 7) & ~7ul) + ((sizeof(ps_src_stats) + 7) & ~7ul);
+}
+
+int iface_index(const std::string& iface) {
+    unsigned idx = if_nametoindex(iface.c_str());
+    if (idx == 0)
+        throw Error("no such network interface '" + iface + "'",
+                    "list interfaces with 'ip -br link' and pass one with --iface");
+    return static_cast<int>(idx);
+}
+
+static int print_libbpf(enum libbpf_print_level level, const char* fmt, va_list args) {
+    if (level == LIBBPF_DEBUG) return 0;
+    return vfprintf(stderr, fmt, args);
+}
+
+std::unique_ptr<LoadedProgram> LoadedProgram::load(const LoadConfig& cfg) {
+    libbpf_set_print(print_libbpf);
+    std::unique_ptr<LoadedProgram> lp(new LoadedProgram());
+    lp->skel_ = probescope_bpf__open();
+    if (!lp->skel_) throw Error(errno_text("cannot open the BPF object", errno));
+    lp->skel_->rodata->clock_source = cfg.clock;
+    if (int err = bpf_map__set_max_entries(lp->skel_->maps.src_stats, cfg.max_sources))
+        throw Error(errno_text("cannot size src_stats", err));
+    lp->src_capacity_ = cfg.max_sources;
+
+    if (!cfg.pin_dir.empty()) {
+        std::error_code ec;
+        lp->reused_pins_ = fs::exists(cfg.pin_dir + "/src_stats", ec);
+        fs::create_directories(cfg.pin_dir, ec);
+        if (ec)
+            throw Error("cannot create pin directory " + cfg.pin_dir + ": " + ec.message(),
+                        "check that the bpffs is mounted and writable by this user");
+        chmod(cfg.pin_dir.c_str(), 0700);
+        lp->pin_dir_ = cfg.pin_dir;
+        for (const char* name : kMapNames) {
+            bpf_map* m = bpf_object__find_map_by_name(lp->skel_->obj, name);
+            bpf_map__set_pin_path(m, (cfg.pin_dir + "/" + name).c_str());
+        }
+    }
+    if (int err = probescope_bpf__load(lp->skel_)) {
+        if (err == -EPERM || err == -EACCES)
+            throw Error(errno_text("the kernel refused to load the XDP program", err),
+                        "run as root or grant CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN");
+        if (lp->reused_pins_)
+            throw Error(errno_text("cannot reuse the maps pinned under " + cfg.pin_dir, err),
+                        "they come from another probescope build or --max-sources; remove "
+                        "them with 'probescope detach --iface IFACE'");
+        throw Error(errno_text("the kernel rejected the XDP program", err),
+                    "the verifier log is above; check the kernel version (5.15+ needed)");
+    }
+    for (const char* name : kMapNames) {
+        if (lp->pin_dir_.empty()) break;
+        std::string path = lp->pin_dir_ + "/" + name;
+        chmod(path.c_str(), 0600);
+    }
+    return lp;
+}
+
+void LoadedProgram::unpin() {
+    if (pin_dir_.empty()) return;
+    for (const char* name : kMapNames) unlink((pin_dir_ + "/" + name).c_str());
+    rmdir(pin_dir_.c_str());
+}
+
+LoadedProgram::~LoadedProgram() {
+    if (!keep_pins_) unpin();
+    probescope_bpf__destroy(skel_);
+}
+
+int LoadedProgram::prog_fd() const { return bpf_program__fd(skel_->progs.probescope_xdp); }
+int LoadedProgram::totals_fd() const { return bpf_map__fd(skel_->maps.totals); }
+int LoadedProgram::src_stats_fd() const { return bpf_map__fd(skel_->maps.src_stats); }
+int LoadedProgram::port_stats_fd() const { return bpf_map__fd(skel_->maps.port_stats); }
+void LoadedProgram::set_user_clock(uint64_t ns) { skel_->bss->user_clock_ns = ns; }
+
+static std::string prog_desc(uint32_t id) {
+    std::string desc = "id " + std::to_string(id);
+    int fd = bpf_prog_get_fd_by_id(id);
+    if (fd >= 0) {
+        bpf_prog_info info{};
+        uint32_t len = sizeof(info);
+        if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.name[0])
+            desc += ", name " + std::string(info.name);
+        close(fd);
+    }
+    return desc;
+}
+
+std::unique_ptr<XdpAttachment> XdpAttachment::attach(int prog_fd, const std::string& iface,
+                                                     XdpMode mode, bool force) {
+    std::unique_ptr<XdpAttachment> a(new XdpAttachment());
+    a->ifindex_ = iface_index(iface);
+
+    bpf_xdp_query_opts q{};
+    q.sz = sizeof(q);
+    if (bpf_xdp_query(a->ifindex_, 0, &q) == 0 && q.prog_id != 0) {
+        if (!force)
+            throw Error(iface + " already has an XDP program attached (" + prog_desc(q.prog_id) +
+                            ")",
+                        "probescope never replaces another program; pass --force to replace it, "
+                        "or 'probescope detach --iface " + iface + "' if it is a stale probescope");
+        uint32_t flags = q.attach_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE
+                                                           : XDP_FLAGS_DRV_MODE;
+        if (int err = bpf_xdp_detach(a->ifindex_, flags, nullptr))
+            throw Error(errno_text("cannot replace the XDP program on " + iface, err),
+                        "it is held by a bpf_link; stop its owner or run 'probescope detach'");
+        fprintf(stderr, "probescope: warning: replaced the XDP program on %s (%s)\n",
+                iface.c_str(), prog_desc(q.prog_id).c_str());
+    }
+
+    auto try_attach = [&](uint32_t flags) {
+        bpf_link_create_opts opts{};
+        opts.sz = sizeof(opts);
+        opts.flags = flags;
+        return bpf_link_create(prog_fd, a->ifindex_, BPF_XDP, &opts);
+    };
+    int fd = -1;
+    if (mode != XdpMode::Generic) {
+        fd = try_attach(XDP_FLAGS_DRV_MODE);
+        if (fd < 0 && mode == XdpMode::Native)
+            throw Error(errno_text("cannot attach natively to " + iface, -fd),
+                        "the driver may lack XDP support; use --mode generic");
+        if (fd < 0)
+            fprintf(stderr,
+                    "probescope: warning: native XDP unavailable on %s (%s); falling back to "
+                    "generic XDP, which is slower\n",
+                    iface.c_str(), strerror(-fd));
+    }
+    if (fd < 0) {
+        fd = try_attach(XDP_FLAGS_SKB_MODE);
+        if (fd < 0)
+            throw Error(errno_text("cannot attach XDP to " + iface, -fd),
+                        "check that the interface is up and not enslaved to an XDP-incapable "
+                        "device");
+    }
+    a->link_fd_ = fd;
+    bpf_xdp_query_opts after{};
+    after.sz = sizeof(after);
+    bpf_xdp_query(a->ifindex_, 0, &after);
+    a->mode_ = after.attach_mode == XDP_ATTACHED_SKB ? XdpMode::Generic : XdpMode::Native;
+    return a;
+}
+
+void XdpAttachment::pin(const std::string& path) {
+    if (int err = bpf_obj_pin(link_fd_, path.c_str()))
+        throw Error(errno_text("cannot pin the XDP link at " + path, err));
+    chmod(path.c_str(), 0600);
+    pinned_path_ = path;
+}
+
+XdpAttachment::~XdpAttachment() {
+    if (link_fd_ >= 0) close(link_fd_);  // detaches unless pinned
+}
+
+}  // namespace probescope

@@ -1,0 +1,90 @@
+// RAII over the XDP program's lifecycle: checks, load (skeleton), pins, attach, detach.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "probescope/abi.h"
+
+struct probescope_bpf;  // the generated skeleton
+
+namespace probescope {
+
+enum class XdpMode { Auto, Native, Generic };
+
+struct LoadConfig {
+    uint32_t max_sources = 65536;
+    ps_clock_source clock = PS_CLOCK_KTIME_COARSE;
+    std::string pin_dir;  // empty: do not pin
+};
+
+// Fails with a clear Error unless this process may load BPF and attach XDP.
+void check_privileges();
+// Fails unless dir (or its nearest existing ancestor) is on a bpffs.
+void check_bpffs(const std::string& dir);
+// Fails on kernels without what the program needs (coarse clock, BPF atomics).
+void check_kernel();
+// Parses "native", "generic" or "auto".
+XdpMode parse_mode(const std::string& text);
+const char* mode_name(XdpMode m);
+// Bytes of kernel memory a src_stats entry takes (key, value and hash-table overhead).
+uint64_t src_entry_bytes();
+
+// The loaded program and its maps. Destroying it unpins what it pinned (unless kept).
+class LoadedProgram {
+public:
+    static std::unique_ptr<LoadedProgram> load(const LoadConfig& cfg);
+    ~LoadedProgram();
+    LoadedProgram(const LoadedProgram&) = delete;
+    LoadedProgram& operator=(const LoadedProgram&) = delete;
+
+    int prog_fd() const;
+    int totals_fd() const;
+    int src_stats_fd() const;
+    int port_stats_fd() const;
+    uint32_t src_capacity() const { return src_capacity_; }
+    struct probescope_bpf* skel() { return skel_; }
+    const std::string& pin_dir() const { return pin_dir_; }
+    bool reused_pins() const { return reused_pins_; }
+    // Leave the pins in place at destruction (--persist).
+    void keep_pins() { keep_pins_ = true; }
+    // For replay: the program's clock, written before each test run.
+    void set_user_clock(uint64_t ns);
+
+private:
+    LoadedProgram() = default;
+    void unpin();
+    struct probescope_bpf* skel_ = nullptr;
+    uint32_t src_capacity_ = 0;
+    std::string pin_dir_;
+    bool reused_pins_ = false;
+    bool keep_pins_ = false;
+};
+
+// An XDP attachment held by a bpf_link. Destroying it detaches, unless it was pinned.
+class XdpAttachment {
+public:
+    // Refuses to replace a program someone else attached unless force is set.
+    static std::unique_ptr<XdpAttachment> attach(int prog_fd, const std::string& iface,
+                                                 XdpMode mode, bool force);
+    ~XdpAttachment();
+    XdpAttachment(const XdpAttachment&) = delete;
+    XdpAttachment& operator=(const XdpAttachment&) = delete;
+
+    XdpMode mode() const { return mode_; }  // Native or Generic, as the kernel reports it
+    int ifindex() const { return ifindex_; }
+    // Pin the link so that the program stays attached after this process exits.
+    void pin(const std::string& path);
+
+private:
+    XdpAttachment() = default;
+    int link_fd_ = -1;
+    int ifindex_ = 0;
+    XdpMode mode_ = XdpMode::Auto;
+    std::string pinned_path_;
+};
+
+// Name of the interface with this index, for messages.
+int iface_index(const std::string& iface);
+
+}  // namespace probescope
