@@ -49,6 +49,9 @@ namespace {
 class SignalMask {
 public:
     SignalMask() {
+        // A shell starts background jobs with SIGINT ignored, and an ignored signal is
+        // discarded before sigtimedwait can see it: restore the defaults, then block.
+        for (int sig : {SIGINT, SIGTERM, SIGHUP}) signal(sig, SIG_DFL);
         sigemptyset(&set_);
         sigaddset(&set_, SIGINT);
         sigaddset(&set_, SIGTERM);

@@ -72,8 +72,8 @@ struct ps_totals {
 #define PS_HLL_REGS (1u << PS_HLL_P)
 #define PS_HLL_BYTES (PS_HLL_REGS / 2)
 #define PS_HLL_MAX_RANK 15
-#define PS_EXACT_PORTS 8
-#define PS_EXACT_DSTS 8
+#define PS_EXACT_PORTS 16
+#define PS_EXACT_DSTS 16
 
 /* Port slot: 0 = empty, else PS_PORT_SLOT(proto, port). */
 #define PS_PORT_SLOT(proto, port) ((1u << 24) | ((__u32)(proto) << 16) | (__u32)(port))
