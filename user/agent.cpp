@@ -81,9 +81,11 @@ int64_t mono_ns() {
 class IntervalEmitter {
 public:
     IntervalEmitter(MapDrain& drain, JsonSink& sink, RecordContext ctx, uint32_t capacity,
-                    uint64_t idle_ns, TotalsSnapshot baseline, uint64_t inserts_base)
+                    uint64_t idle_ns, TotalsSnapshot baseline, uint64_t inserts_base,
+                    size_t top_ports)
         : drain_(drain), sink_(sink), ctx_(std::move(ctx)), table_(capacity, idle_ns),
-          prev_(baseline), inserts_base_(inserts_base), capacity_(capacity) {}
+          prev_(baseline), inserts_base_(inserts_base), capacity_(capacity),
+          top_ports_(top_ports) {}
 
     void emit(double seconds) {
         Interval iv;
@@ -95,6 +97,14 @@ public:
         prev_ = iv.cumulative;
         drain_.drain_sources(iv.sources);
         drain_.read_ports(iv.ports);
+        iv.ports_active = iv.ports.size();
+        if (iv.ports.size() > top_ports_) {
+            std::partial_sort(iv.ports.begin(), iv.ports.begin() + top_ports_, iv.ports.end(),
+                              [](const PortSample& a, const PortSample& b) {
+                                  return a.packets > b.packets;
+                              });
+            iv.ports.resize(top_ports_);
+        }
         drained_total_ += iv.sources.size();
         // Inserts that were neither drained nor still present were evicted by the LRU.
         int64_t ev = static_cast<int64_t>(iv.cumulative.src_inserts - inserts_base_) -
@@ -120,6 +130,7 @@ private:
     TotalsSnapshot prev_;
     uint64_t inserts_base_;
     uint64_t capacity_;
+    size_t top_ports_;
     uint64_t seq_ = 0;
     uint64_t drained_total_ = 0;
     int64_t evictions_ = 0;
@@ -141,6 +152,8 @@ int run_agent(const RunOptions& o) {
                     "watch it with 'probescope top --iface " + o.iface +
                         "', or remove it with 'probescope detach --iface " + o.iface + "'");
 
+    // Refuse a foreign XDP program before anything is loaded or pinned.
+    if (!o.force) ensure_no_xdp_program(o.iface);
     SignalMask signals;
     JsonSink sink(o.output);
     auto prog = LoadedProgram::load({o.max_sources, PS_CLOCK_KTIME_COARSE, pin_dir});
@@ -161,7 +174,7 @@ int run_agent(const RunOptions& o) {
     uint64_t present = prog->reused_pins() ? drain.count_sources() : 0;
     IntervalEmitter emitter(drain, sink, {o.iface, Clock::monotonic()}, o.max_sources,
                             static_cast<uint64_t>(o.idle_timeout_s * 1e9), baseline,
-                            baseline.src_inserts - present);
+                            baseline.src_inserts - present, o.top_ports);
 
     const int64_t step = static_cast<int64_t>(o.interval_s * 1e9);
     int64_t last = mono_ns(), next = last + step;

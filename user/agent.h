@@ -15,6 +15,7 @@ struct RunOptions {
     uint32_t max_sources = 65536;
     std::string pin_root = "/sys/fs/bpf/probescope";
     double idle_timeout_s = 300;
+    uint32_t top_ports = 50;  // port records per interval
 };
 
 // Validates options before anything touches the kernel; throws Error on a bad value.

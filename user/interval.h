@@ -47,7 +47,8 @@ struct Interval {
     TotalsSnapshot delta;      // this interval
     TotalsSnapshot cumulative;  // since the program was loaded
     std::vector<SourceSample> sources;
-    std::vector<PortSample> ports;
+    std::vector<PortSample> ports;  // the busiest ports of the interval (--top-ports)
+    uint64_t ports_active = 0;      // ports probed in the interval, listed or not
     MapFill src_map;
 };
 

@@ -35,6 +35,7 @@ json stats_record(const RecordContext& ctx, const Interval& iv) {
     }
     j["tcp_flags"] = std::move(flags);
     j["total_packets"] = iv.cumulative.packets;
+    j["ports_active"] = iv.ports_active;
     j["maps"] = {{"src_stats",
                   {{"capacity", iv.src_map.capacity},
                    {"drained", iv.src_map.drained},

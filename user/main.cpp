@@ -32,6 +32,9 @@ int main(int argc, char** argv) {
     run->add_option("--idle-timeout", ro.idle_timeout_s,
                     "Seconds after which a quiet source is forgotten")
         ->capture_default_str();
+    run->add_option("--top-ports", ro.top_ports,
+                    "Port records per interval: the busiest ports (the stats record counts all)")
+        ->capture_default_str();
     run->add_option("--pin-root", ro.pin_root, "bpffs directory for pins (one subdir per iface)")
         ->capture_default_str();
     run->add_flag("--force", ro.force, "Replace an XDP program something else attached");

@@ -142,6 +142,7 @@ void LoadedProgram::unpin() {
     if (pin_dir_.empty()) return;
     for (const char* name : kMapNames) unlink((pin_dir_ + "/" + name).c_str());
     rmdir(pin_dir_.c_str());
+    rmdir(fs::path(pin_dir_).parent_path().c_str());  // the pin root, if now empty
 }
 
 LoadedProgram::~LoadedProgram() {
@@ -168,19 +169,32 @@ static std::string prog_desc(uint32_t id) {
     return desc;
 }
 
+static bpf_xdp_query_opts query_xdp(int ifindex) {
+    bpf_xdp_query_opts q{};
+    q.sz = sizeof(q);
+    if (bpf_xdp_query(ifindex, 0, &q) != 0) q.prog_id = 0;
+    return q;
+}
+
+static Error foreign_program(const std::string& iface, uint32_t prog_id) {
+    return Error(iface + " already has an XDP program attached (" + prog_desc(prog_id) + ")",
+                 "probescope never replaces another program; pass --force to replace it, or "
+                 "'probescope detach --iface " + iface + "' if it is a stale probescope");
+}
+
+void ensure_no_xdp_program(const std::string& iface) {
+    auto q = query_xdp(iface_index(iface));
+    if (q.prog_id != 0) throw foreign_program(iface, q.prog_id);
+}
+
 std::unique_ptr<XdpAttachment> XdpAttachment::attach(int prog_fd, const std::string& iface,
                                                      XdpMode mode, bool force) {
     std::unique_ptr<XdpAttachment> a(new XdpAttachment());
     a->ifindex_ = iface_index(iface);
 
-    bpf_xdp_query_opts q{};
-    q.sz = sizeof(q);
-    if (bpf_xdp_query(a->ifindex_, 0, &q) == 0 && q.prog_id != 0) {
-        if (!force)
-            throw Error(iface + " already has an XDP program attached (" + prog_desc(q.prog_id) +
-                            ")",
-                        "probescope never replaces another program; pass --force to replace it, "
-                        "or 'probescope detach --iface " + iface + "' if it is a stale probescope");
+    auto q = query_xdp(a->ifindex_);
+    if (q.prog_id != 0) {
+        if (!force) throw foreign_program(iface, q.prog_id);
         uint32_t flags = q.attach_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE
                                                            : XDP_FLAGS_DRV_MODE;
         if (int err = bpf_xdp_detach(a->ifindex_, flags, nullptr))
@@ -216,9 +230,7 @@ std::unique_ptr<XdpAttachment> XdpAttachment::attach(int prog_fd, const std::str
                         "device");
     }
     a->link_fd_ = fd;
-    bpf_xdp_query_opts after{};
-    after.sz = sizeof(after);
-    bpf_xdp_query(a->ifindex_, 0, &after);
+    auto after = query_xdp(a->ifindex_);
     a->mode_ = after.attach_mode == XDP_ATTACHED_SKB ? XdpMode::Generic : XdpMode::Native;
     return a;
 }

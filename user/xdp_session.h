@@ -84,7 +84,9 @@ private:
     std::string pinned_path_;
 };
 
-// Name of the interface with this index, for messages.
+// The interface's index; a clear Error if there is no such interface.
 int iface_index(const std::string& iface);
+// Throws unless no XDP program is attached to iface.
+void ensure_no_xdp_program(const std::string& iface);
 
 }  // namespace probescope

@@ -1,0 +1,86 @@
+# Sourced by the end-to-end tests: the lab, the agent under test, a capture, and assertions.
+set -u
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$E2E_DIR/../../scripts/lab.sh"
+
+PROBESCOPE=${1:?usage: $0 PATH_TO_PROBESCOPE}
+WORK=$(mktemp -d /tmp/probescope-e2e.XXXXXX)
+AGENT_PID=
+CAPTURE_PID=
+FAILED=0
+
+e2e_cleanup() {
+	[ -n "$AGENT_PID" ] && kill -TERM "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
+	[ -n "$CAPTURE_PID" ] && kill -TERM "$CAPTURE_PID" 2>/dev/null && wait "$CAPTURE_PID" 2>/dev/null
+	lab_down
+	rm -rf "$WORK"
+}
+trap e2e_cleanup EXIT
+
+# Waits up to $2 seconds for file $1 to contain pattern $3.
+wait_for() {
+	local file=$1 secs=$2 pattern=$3 i
+	for ((i = 0; i < secs * 10; i++)); do
+		grep -q "$pattern" "$file" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "timed out waiting for '$pattern' in $file:" >&2
+	cat "$file" >&2
+	return 1
+}
+
+# Starts the agent on the target's veth; extra arguments go to `probescope run`.
+start_agent() {
+	nsenter --net="/run/netns/$LAB_TGT" "$PROBESCOPE" run --iface "$LAB_TGT_IF" \
+		--pin-root "$WORK/bpffs/probescope" --interval 0.5 --output "$WORK/out.json" "$@" \
+		2>"$WORK/agent.err" &
+	AGENT_PID=$!
+	wait_for "$WORK/agent.err" 10 "attached to"
+}
+
+stop_agent() {
+	kill -TERM "$AGENT_PID"
+	wait "$AGENT_PID"
+	local rc=$?
+	AGENT_PID=
+	return $rc
+}
+
+# Captures everything arriving on the target's veth into $WORK/cap.pcap.
+start_capture() {
+	nsenter --net="/run/netns/$LAB_TGT" tcpdump -i "$LAB_TGT_IF" -n -U -w "$WORK/cap.pcap" \
+		2>"$WORK/tcpdump.err" &
+	CAPTURE_PID=$!
+	wait_for "$WORK/tcpdump.err" 10 "listening on"
+}
+
+stop_capture() {
+	sleep 0.5
+	kill -INT "$CAPTURE_PID"
+	wait "$CAPTURE_PID"
+	CAPTURE_PID=
+}
+
+# Packets in the capture that match a pcap filter.
+cap_count() { tcpdump -n -r "$WORK/cap.pcap" "$1" 2>/dev/null | wc -l; }
+
+# Sum of a jq expression over the agent's records that match a jq selector.
+json_sum() { jq -s "[.[] | select($1) | $2] | add // 0" "$WORK/out.json"; }
+
+expect_eq() {
+	local what=$1 got=$2 want=$3
+	if [ "$got" = "$want" ]; then
+		echo "ok   $what: $got"
+	else
+		echo "FAIL $what: got $got, want $want"
+		FAILED=1
+	fi
+}
+
+# bpffs outside /sys, so pins survive nsenter (see shared/ENVIRONMENT.md).
+mount_private_bpffs() {
+	mkdir -p "$WORK/bpffs"
+	mount -t bpf bpf "$WORK/bpffs"
+}
+
+umount_private_bpffs() { umount "$WORK/bpffs" 2>/dev/null || true; }
