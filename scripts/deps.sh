@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs, from Debian 12's packages, everything probescope's build, tests and demo need.
+set -euo pipefail
+
+PACKAGES=(
+	build-essential cmake pkg-config clang llvm
+	libbpf-dev bpftool libelf-dev zlib1g-dev
+	libcli11-dev libgtest-dev nlohmann-json3-dev libpcap-dev libncurses-dev
+	iproute2 util-linux nmap hping3 zmap masscan tcpdump ncat jq tmux
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "deps: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# bpffs is not mounted on a fresh machine (shared/ENVIRONMENT.md).
+if ! mount | grep -q ' /sys/fs/bpf type bpf'; then
+	mount -t bpf bpf /sys/fs/bpf
+fi
