@@ -24,6 +24,8 @@ std::string format_addr(const uint8_t* a) {
 }
 
 std::optional<Addr16> parse_addr(std::string_view text) {
+    if (text.size() >= INET6_ADDRSTRLEN || text.find('\0') != std::string_view::npos)
+        return std::nullopt;
     std::string s(text);
     Addr16 out{};
     if (inet_pton(AF_INET, s.c_str(), out.data() + 12) == 1) {

@@ -22,12 +22,14 @@ uint64_t Clock::now_stamp() const {
 }
 
 std::string rfc3339(int64_t unix_ns) {
+    // Floor division, so that times before the epoch print the millisecond they fall in.
     int64_t secs = unix_ns / 1000000000;
-    int64_t ms = (unix_ns % 1000000000) / 1000000;
-    if (ms < 0) {
-        ms += 1000;
+    int64_t rem = unix_ns % 1000000000;
+    if (rem < 0) {
+        rem += 1000000000;
         --secs;
     }
+    int64_t ms = rem / 1000000;
     time_t t = static_cast<time_t>(secs);
     tm utc{};
     gmtime_r(&t, &utc);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 namespace probescope {
 
@@ -111,10 +112,20 @@ SourceState& SourceTable::absorb(const SourceSample& sample, uint64_t interval_s
 }
 
 size_t SourceTable::expire(uint64_t now_ns) {
+    // The list is in absorb order: one run per drain, the runs in last-seen order (each drain
+    // empties the kernel map), but any order inside a run. So walk from the back and stop
+    // only after the run that holds the first source still active.
     size_t n = 0;
-    while (!lru_.empty() && lru_.back().last_seen_ns + idle_ns_ < now_ns) {
-        index_.erase(lru_.back().addr);
-        lru_.pop_back();
+    std::optional<uint64_t> active_run;
+    for (auto it = lru_.end(); it != lru_.begin();) {
+        --it;
+        if (active_run && it->interval_seq != *active_run) break;
+        if (it->last_seen_ns + idle_ns_ >= now_ns) {
+            active_run = it->interval_seq;
+            continue;
+        }
+        index_.erase(it->addr);
+        it = lru_.erase(it);
         ++n;
     }
     return n;

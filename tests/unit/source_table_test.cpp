@@ -1,0 +1,494 @@
+// Unit tests for source_table.h: how drained kernel entries fold into per-source history.
+#include "source_table.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "addr.h"
+#include "case_print.h"
+#include "hll_mirror.h"
+
+namespace probescope {
+namespace {
+
+constexpr uint64_t kNoIdle = ~0ull / 2;  // idle timeout no test reaches
+
+Addr16 addr(std::string_view text) { return parse_addr(text).value(); }
+
+uint32_t tcp(uint16_t port) { return PS_PORT_SLOT(PS_PORT_PROTO_TCP, port); }
+uint32_t udp(uint16_t port) { return PS_PORT_SLOT(PS_PORT_PROTO_UDP, port); }
+uint32_t icmp() { return PS_PORT_SLOT(PS_PORT_SLOT_ICMP, 0); }
+
+// Builds one drained src_stats entry the way the kernel fills it: every item goes into the
+// HLL, and into a slot while one is free, else the overflow flag is raised.
+class Sample {
+public:
+    explicit Sample(std::string_view src) {
+        const Addr16 a = addr(src);
+        std::memcpy(s_.key.addr, a.data(), a.size());
+    }
+    Sample& seen(uint64_t first, uint64_t last) {
+        s_.stats.first_seen_ns = first;
+        s_.stats.last_seen_ns = last;
+        return *this;
+    }
+    Sample& pkts(unsigned cls, uint32_t n) {
+        s_.stats.pkts[cls] = n;
+        return *this;
+    }
+    Sample& port(uint32_t item, uint32_t packets) {
+        test::mirror_hll_add(s_.stats.port_hll, item);
+        for (unsigned i = 0; i < PS_EXACT_PORTS; ++i) {
+            if (s_.stats.port_slots[i] == 0 || s_.stats.port_slots[i] == item) {
+                s_.stats.port_slots[i] = item;
+                s_.stats.port_slot_pkts[i] += packets;
+                return *this;
+            }
+        }
+        s_.stats.port_overflow = 1;
+        return *this;
+    }
+    Sample& tcp_ports(uint16_t first, unsigned n, uint32_t packets = 1) {
+        for (unsigned i = 0; i < n; ++i) port(tcp(static_cast<uint16_t>(first + i)), packets);
+        return *this;
+    }
+    Sample& dst(uint32_t folded) {
+        test::mirror_hll_add(s_.stats.dst_hll, folded);
+        for (unsigned i = 0; i < PS_EXACT_DSTS; ++i) {
+            if (s_.stats.dst_slots[i] == 0 || s_.stats.dst_slots[i] == folded) {
+                s_.stats.dst_slots[i] = folded;
+                return *this;
+            }
+        }
+        s_.stats.dst_overflow = 1;
+        return *this;
+    }
+    Sample& dsts(uint32_t first, unsigned n) {
+        for (unsigned i = 0; i < n; ++i) dst(first + i);
+        return *this;
+    }
+    // Hand-made flags, for states the kernel reaches only through races or lost updates.
+    Sample& raw_port_overflow() {
+        s_.stats.port_overflow = 1;
+        return *this;
+    }
+    Sample& raw_dst_overflow() {
+        s_.stats.dst_overflow = 1;
+        return *this;
+    }
+    Sample& probes(uint32_t n, uint32_t first_seq, uint32_t last_seq) {
+        s_.stats.tcp_probes = n;
+        s_.stats.first.seq = first_seq;
+        s_.stats.last.seq = last_seq;
+        return *this;
+    }
+    Sample& fp(unsigned f, uint32_t hits) {
+        s_.stats.fp_hits[f] = hits;
+        return *this;
+    }
+    operator const SourceSample&() const { return s_; }
+
+private:
+    SourceSample s_{};
+};
+
+uint64_t rounded_estimate(uint32_t first, uint32_t n) {
+    uint8_t packed[PS_HLL_BYTES] = {};
+    test::mirror_hll_add_range(packed, first, n);
+    return static_cast<uint64_t>(std::llround(hll_estimate_packed(packed)));
+}
+
+std::vector<std::pair<uint32_t, uint64_t>> as_pairs(const std::vector<PortCount>& v) {
+    std::vector<std::pair<uint32_t, uint64_t>> out;
+    for (const auto& p : v) out.emplace_back(p.item, p.packets);
+    return out;
+}
+
+using Counts = std::array<uint64_t, PS_SRC_CLASS_COUNT>;
+
+TEST(SourceTableAbsorb, NewSourceCopiesKernelCounters) {
+    SourceTable t(100, kNoIdle);
+    const SourceState& s = t.absorb(Sample("192.0.2.1")
+                                        .seen(1000, 2000)
+                                        .pkts(PS_CLASS_TCP_SYN, 7)
+                                        .pkts(PS_CLASS_UDP, 3)
+                                        .pkts(PS_CLASS_ICMP_ERROR, 2),
+                                    1);
+    EXPECT_EQ(s.addr, addr("192.0.2.1"));
+    EXPECT_EQ(s.total, (Counts{7, 0, 3, 0, 0, 0, 2}));
+    EXPECT_EQ(s.interval, (Counts{7, 0, 3, 0, 0, 0, 2}));
+    EXPECT_EQ(s.total_packets(), 12u);
+    EXPECT_EQ(s.interval_packets(), 12u);
+    EXPECT_EQ(s.interval_seq, 1u);
+    EXPECT_EQ(s.first_seen_ns, 1000u);
+    EXPECT_EQ(s.last_seen_ns, 2000u);
+    EXPECT_EQ(t.size(), 1u);
+    EXPECT_EQ(t.find(addr("192.0.2.1")), &s);
+    EXPECT_EQ(t.find(addr("192.0.2.2")), nullptr);
+}
+
+TEST(SourceTableAbsorb, LaterDrainAddsTotalsAndRestartsInterval) {
+    SourceTable t(100, kNoIdle);
+    t.absorb(Sample("192.0.2.1").seen(1, 2).pkts(PS_CLASS_TCP_SYN, 7).pkts(PS_CLASS_UDP, 3), 1);
+    const SourceState& s = t.absorb(
+        Sample("192.0.2.1").seen(3, 4).pkts(PS_CLASS_TCP_SYN, 5).pkts(PS_CLASS_TCP_RST, 1), 2);
+    EXPECT_EQ(s.total, (Counts{12, 0, 3, 0, 0, 1, 0}));
+    EXPECT_EQ(s.interval, (Counts{5, 0, 0, 0, 0, 1, 0}));
+    EXPECT_EQ(s.interval_seq, 2u);
+    EXPECT_EQ(t.size(), 1u);
+}
+
+// Two samples of one source within one drain are both part of that drain's interval.
+TEST(SourceTableAbsorb, SameDrainAddsToInterval) {
+    SourceTable t(100, kNoIdle);
+    t.absorb(Sample("2001:db8::5").seen(1, 2).pkts(PS_CLASS_ICMP_ECHO, 4), 9);
+    const SourceState& s = t.absorb(
+        Sample("2001:db8::5").seen(3, 4).pkts(PS_CLASS_ICMP_ECHO, 6).pkts(PS_CLASS_TCP_ODD, 1), 9);
+    EXPECT_EQ(s.total, (Counts{0, 1, 0, 10, 0, 0, 0}));
+    EXPECT_EQ(s.interval, (Counts{0, 1, 0, 10, 0, 0, 0}));
+}
+
+TEST(SourceTableAbsorb, SkippedDrainStillRestartsInterval) {
+    SourceTable t(100, kNoIdle);
+    t.absorb(Sample("192.0.2.1").seen(1, 2).pkts(PS_CLASS_UDP, 3), 1);
+    const SourceState& s = t.absorb(Sample("192.0.2.1").seen(5, 6).pkts(PS_CLASS_UDP, 1), 4);
+    EXPECT_EQ(s.total[PS_CLASS_UDP], 4u);
+    EXPECT_EQ(s.interval[PS_CLASS_UDP], 1u);
+}
+
+TEST(SourceTableAbsorb, V4AndV6SourcesAreSeparate) {
+    SourceTable t(100, kNoIdle);
+    t.absorb(Sample("192.0.2.1").seen(1, 2).pkts(PS_CLASS_UDP, 1), 1);
+    t.absorb(Sample("::ffff:192.0.2.1").seen(1, 2).pkts(PS_CLASS_UDP, 1), 1);  // same source
+    t.absorb(Sample("2001:db8::c000:201").seen(1, 2).pkts(PS_CLASS_UDP, 1), 1);
+    EXPECT_EQ(t.size(), 2u);
+    EXPECT_EQ(t.find(addr("192.0.2.1"))->total[PS_CLASS_UDP], 2u);
+}
+
+TEST(SourceTableAbsorb, FingerprintHitsAndProbesSumFirstProbeStaysLastPacketMoves) {
+    SourceTable t(100, kNoIdle);
+    t.absorb(Sample("192.0.2.1").seen(1, 2).pkts(PS_CLASS_UDP, 1), 1);  // no TCP probe yet
+    t.absorb(Sample("192.0.2.1").seen(3, 4).probes(2, 111, 112).fp(PS_FP_ZMAP, 2), 2);
+    const SourceState& s = t.absorb(
+        Sample("192.0.2.1").seen(5, 6).probes(3, 222, 223).fp(PS_FP_ZMAP, 1).fp(PS_FP_MIRAI, 3), 3);
+    EXPECT_EQ(s.tcp_probes, 5u);
+    EXPECT_EQ(s.fp_hits[PS_FP_ZMAP], 3u);
+    EXPECT_EQ(s.fp_hits[PS_FP_MIRAI], 3u);
+    EXPECT_EQ(s.first_probe.seq, 111u);
+    EXPECT_EQ(s.last_packet.seq, 223u);
+}
+
+struct SeenCase {
+    const char* test_name;
+    std::vector<std::pair<uint64_t, uint64_t>> samples;  // (first_seen, last_seen) in absorb order
+    uint64_t first;
+    uint64_t last;
+};
+
+// Drains may deliver samples out of time order; the history must still span all of them.
+const SeenCase kSeenCases[] = {
+    {"InOrder", {{100, 200}, {300, 400}}, 100, 400},
+    {"EarlierSampleSecond", {{300, 400}, {100, 200}}, 100, 400},
+    {"MiddleSampleWidest", {{500, 600}, {200, 900}, {300, 700}}, 200, 900},
+    {"ZeroFirstSeenIsUnset", {{0, 50}, {40, 60}}, 40, 60},
+    {"LaterZeroFirstSeenIgnored", {{40, 60}, {0, 70}}, 40, 70},
+};
+
+class SourceTableSeen : public ::testing::TestWithParam<SeenCase> {};
+
+TEST_P(SourceTableSeen, FirstSeenIsMinimumLastSeenIsMaximum) {
+    SourceTable t(100, kNoIdle);
+    uint64_t seq = 0;
+    for (const auto& [first, last] : GetParam().samples)
+        t.absorb(Sample("198.51.100.1").seen(first, last).pkts(PS_CLASS_TCP_SYN, 1), ++seq);
+    const SourceState* s = t.find(addr("198.51.100.1"));
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(s->first_seen_ns, GetParam().first);
+    EXPECT_EQ(s->last_seen_ns, GetParam().last);
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, SourceTableSeen, ::testing::ValuesIn(kSeenCases),
+                         [](const auto& info) { return std::string(info.param.test_name); });
+
+TEST(SourceTablePorts, ExactPortsMergeAcrossSamplesSummingPackets) {
+    SourceTable t(100, kNoIdle);
+    t.absorb(Sample("192.0.2.1").seen(1, 2).port(tcp(22), 3).port(tcp(80), 1), 1);
+    const SourceState& s = t.absorb(
+        Sample("192.0.2.1").seen(3, 4).port(tcp(22), 2).port(udp(53), 4).port(icmp(), 1), 2);
+    EXPECT_EQ(as_pairs(s.ports), (std::vector<std::pair<uint32_t, uint64_t>>{
+                                     {tcp(22), 5}, {tcp(80), 1}, {udp(53), 4}, {icmp(), 1}}));
+    const DistinctCount d = s.distinct_ports();
+    EXPECT_EQ(d.value, 4u);
+    EXPECT_TRUE(d.exact);
+}
+
+TEST(SourceTablePorts, SameNumberDifferentProtocolIsTwoPorts) {
+    SourceTable t(100, kNoIdle);
+    const SourceState& s =
+        t.absorb(Sample("192.0.2.1").seen(1, 2).port(tcp(53), 1).port(udp(53), 1), 1);
+    EXPECT_EQ(s.distinct_ports().value, 2u);
+    EXPECT_TRUE(s.distinct_ports().exact);
+}
+
+TEST(SourceTablePorts, KernelOverflowMakesInexactWithHllValue) {
+    SourceTable t(100, kNoIdle);
+    // 40 distinct ports: 16 fit the kernel slots, all 40 reach the HLL.
+    const SourceState& s = t.absorb(Sample("192.0.2.1").seen(1, 2).tcp_ports(1000, 40), 1);
+    ASSERT_EQ(s.ports.size(), 16u);
+    const DistinctCount d = s.distinct_ports();
+    EXPECT_FALSE(d.exact);
+    EXPECT_EQ(d.value, rounded_estimate(tcp(1000), 40));
+    EXPECT_NEAR(static_cast<double>(d.value), 40.0, 4.0);
+}
+
+TEST(SourceTablePorts, InexactValueIsNeverBelowExactSetSize) {
+    SourceTable t(100, kNoIdle);
+    Sample s("192.0.2.1");
+    s.seen(1, 2).tcp_ports(1000, 3).raw_port_overflow();
+    SourceSample raw = s;
+    std::memset(raw.stats.port_hll, 0, sizeof(raw.stats.port_hll));  // HLL says 0
+    const DistinctCount d = t.absorb(raw, 1).distinct_ports();
+    EXPECT_FALSE(d.exact);
+    EXPECT_EQ(d.value, 3u);
+}
+
+TEST(SourceTablePorts, OverflowIsSticky) {
+    SourceTable t(100, kNoIdle);
+    t.absorb(Sample("192.0.2.1").seen(1, 2).tcp_ports(1000, 20), 1);
+    const SourceState& s = t.absorb(Sample("192.0.2.1").seen(3, 4).port(tcp(1000), 1), 2);
+    EXPECT_FALSE(s.distinct_ports().exact);
+}
+
+// User space widens the kernel's 16 slots to 64 by merging drains; item 65 ends exactness.
+TEST(SourceTablePorts, SixtyFourPortsAcrossSamplesStayExact) {
+    SourceTable t(100, kNoIdle);
+    for (unsigned i = 0; i < 4; ++i)
+        t.absorb(Sample("192.0.2.1").seen(1, 2).tcp_ports(static_cast<uint16_t>(1000 + 16 * i), 16),
+                 i + 1);
+    const DistinctCount d = t.find(addr("192.0.2.1"))->distinct_ports();
+    EXPECT_TRUE(d.exact);
+    EXPECT_EQ(d.value, 64u);
+}
+
+TEST(SourceTablePorts, MoreThanSixtyFourPortsAcrossSamplesBecomeInexact) {
+    SourceTable t(100, kNoIdle);
+    for (unsigned i = 0; i < 5; ++i)
+        t.absorb(
+            Sample("192.0.2.1").seen(1, 2).tcp_ports(static_cast<uint16_t>(1000 + 16 * i), 16, 2),
+            i + 1);
+    const SourceState& s = *t.find(addr("192.0.2.1"));
+    EXPECT_EQ(s.ports.size(), SourceTable::kExactItems);
+    const DistinctCount d = s.distinct_ports();
+    EXPECT_FALSE(d.exact);
+    EXPECT_EQ(d.value, std::max<uint64_t>(64, rounded_estimate(tcp(1000), 80)));
+    EXPECT_NEAR(static_cast<double>(d.value), 80.0, 8.0);
+}
+
+TEST(SourceTablePorts, KeptPortsStillCountPacketsAfterInexact) {
+    SourceTable t(100, kNoIdle);
+    for (unsigned i = 0; i < 5; ++i)
+        t.absorb(Sample("192.0.2.1").seen(1, 2).tcp_ports(static_cast<uint16_t>(1000 + 16 * i), 16),
+                 i + 1);
+    const SourceState& s = t.absorb(Sample("192.0.2.1").seen(3, 4).port(tcp(1000), 10), 6);
+    EXPECT_EQ(s.ports.front().item, tcp(1000));
+    EXPECT_EQ(s.ports.front().packets, 11u);
+}
+
+TEST(SourceTableDsts, ExactDstsMergeWithoutDuplicates) {
+    SourceTable t(100, kNoIdle);
+    t.absorb(Sample("192.0.2.1").seen(1, 2).dst(0xC6336401).dst(0xC6336402), 1);
+    const SourceState& s =
+        t.absorb(Sample("192.0.2.1").seen(3, 4).dst(0xC6336402).dst(0xC6336403), 2);
+    EXPECT_EQ(s.dsts, (std::vector<uint32_t>{0xC6336401, 0xC6336402, 0xC6336403}));
+    const DistinctCount d = s.distinct_dsts();
+    EXPECT_EQ(d.value, 3u);
+    EXPECT_TRUE(d.exact);
+}
+
+TEST(SourceTableDsts, KernelOverflowMakesInexactWithHllValue) {
+    SourceTable t(100, kNoIdle);
+    const SourceState& s = t.absorb(Sample("192.0.2.1").seen(1, 2).dsts(0xC6336400, 50), 1);
+    ASSERT_EQ(s.dsts.size(), 16u);
+    const DistinctCount d = s.distinct_dsts();
+    EXPECT_FALSE(d.exact);
+    EXPECT_EQ(d.value, rounded_estimate(0xC6336400, 50));
+    EXPECT_NEAR(static_cast<double>(d.value), 50.0, 5.0);
+}
+
+TEST(SourceTableDsts, InexactValueIsNeverBelowExactSetSize) {
+    SourceTable t(100, kNoIdle);
+    Sample s("192.0.2.1");
+    s.seen(1, 2).dsts(0xC6336400, 5).raw_dst_overflow();
+    SourceSample raw = s;
+    std::memset(raw.stats.dst_hll, 0, sizeof(raw.stats.dst_hll));
+    const DistinctCount d = t.absorb(raw, 1).distinct_dsts();
+    EXPECT_FALSE(d.exact);
+    EXPECT_EQ(d.value, 5u);
+}
+
+TEST(SourceTableDsts, SixtyFourDstsAcrossSamplesStayExact) {
+    SourceTable t(100, kNoIdle);
+    for (unsigned i = 0; i < 4; ++i)
+        t.absorb(Sample("192.0.2.1").seen(1, 2).dsts(0x0A000000 + 16 * i, 16), i + 1);
+    const DistinctCount d = t.find(addr("192.0.2.1"))->distinct_dsts();
+    EXPECT_TRUE(d.exact);
+    EXPECT_EQ(d.value, 64u);
+}
+
+TEST(SourceTableDsts, MoreThanSixtyFourDstsAcrossSamplesBecomeInexact) {
+    SourceTable t(100, kNoIdle);
+    for (unsigned i = 0; i < 5; ++i)
+        t.absorb(Sample("192.0.2.1").seen(1, 2).dsts(0x0A000000 + 16 * i, 16), i + 1);
+    const SourceState& s = *t.find(addr("192.0.2.1"));
+    EXPECT_EQ(s.dsts.size(), SourceTable::kExactItems);
+    const DistinctCount d = s.distinct_dsts();
+    EXPECT_FALSE(d.exact);
+    EXPECT_EQ(d.value, std::max<uint64_t>(64, rounded_estimate(0x0A000000, 80)));
+    EXPECT_NEAR(static_cast<double>(d.value), 80.0, 8.0);
+}
+
+struct TopCase {
+    const char* test_name;
+    size_t n;
+    std::vector<std::pair<uint32_t, uint64_t>> expected;
+};
+
+// Ports as first seen: 22:5, 80:9, 53/udp:1, 443:9, icmp:3. Ties keep first-seen order.
+const TopCase kTopCases[] = {
+    {"AllSortedByPacketsDescending",
+     10,
+     {{tcp(80), 9}, {tcp(443), 9}, {tcp(22), 5}, {icmp(), 3}, {udp(53), 1}}},
+    {"TruncatedToN", 2, {{tcp(80), 9}, {tcp(443), 9}}},
+    {"ExactlyN", 5, {{tcp(80), 9}, {tcp(443), 9}, {tcp(22), 5}, {icmp(), 3}, {udp(53), 1}}},
+    {"ZeroGivesNone", 0, {}},
+};
+
+class SourceTableTopPorts : public ::testing::TestWithParam<TopCase> {};
+
+TEST_P(SourceTableTopPorts, Table) {
+    SourceTable t(100, kNoIdle);
+    t.absorb(Sample("192.0.2.1").seen(1, 2).port(tcp(22), 5).port(tcp(80), 4).port(udp(53), 1), 1);
+    const SourceState& s = t.absorb(
+        Sample("192.0.2.1").seen(3, 4).port(tcp(80), 5).port(tcp(443), 9).port(icmp(), 3), 2);
+    EXPECT_EQ(as_pairs(s.top_ports(GetParam().n)), GetParam().expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, SourceTableTopPorts, ::testing::ValuesIn(kTopCases),
+                         [](const auto& info) { return std::string(info.param.test_name); });
+
+TEST(SourceTableCapacity, EvictsLeastRecentlyAbsorbedSource) {
+    SourceTable t(2, kNoIdle);
+    t.absorb(Sample("192.0.2.1").seen(1, 2).pkts(PS_CLASS_UDP, 1), 1);
+    t.absorb(Sample("192.0.2.2").seen(1, 2).pkts(PS_CLASS_UDP, 1), 1);
+    t.absorb(Sample("192.0.2.1").seen(3, 4).pkts(PS_CLASS_UDP, 1), 2);  // .1 is now the newest
+    t.absorb(Sample("192.0.2.3").seen(3, 4).pkts(PS_CLASS_UDP, 1), 2);
+    EXPECT_EQ(t.size(), 2u);
+    EXPECT_EQ(t.evicted(), 1u);
+    EXPECT_NE(t.find(addr("192.0.2.1")), nullptr);
+    EXPECT_EQ(t.find(addr("192.0.2.2")), nullptr);
+    EXPECT_NE(t.find(addr("192.0.2.3")), nullptr);
+}
+
+TEST(SourceTableCapacity, EvictedSourceComesBackFresh) {
+    SourceTable t(1, kNoIdle);
+    t.absorb(Sample("192.0.2.1").seen(1, 2).pkts(PS_CLASS_UDP, 5), 1);
+    t.absorb(Sample("192.0.2.2").seen(1, 2).pkts(PS_CLASS_UDP, 1), 1);
+    const SourceState& s = t.absorb(Sample("192.0.2.1").seen(7, 8).pkts(PS_CLASS_UDP, 2), 2);
+    EXPECT_EQ(s.total[PS_CLASS_UDP], 2u);
+    EXPECT_EQ(s.first_seen_ns, 7u);
+    EXPECT_EQ(t.evicted(), 2u);
+}
+
+TEST(SourceTableCapacity, UpdatingKnownSourcesNeverEvicts) {
+    SourceTable t(2, kNoIdle);
+    for (uint64_t seq = 1; seq <= 5; ++seq) {
+        t.absorb(Sample("192.0.2.1").seen(seq, seq).pkts(PS_CLASS_UDP, 1), seq);
+        t.absorb(Sample("192.0.2.2").seen(seq, seq).pkts(PS_CLASS_UDP, 1), seq);
+    }
+    EXPECT_EQ(t.size(), 2u);
+    EXPECT_EQ(t.evicted(), 0u);
+}
+
+TEST(SourceTableCapacity, ZeroCapacityIsUnbounded) {
+    SourceTable t(0, kNoIdle);
+    for (unsigned i = 1; i <= 200; ++i)
+        t.absorb(Sample("10.0.0." + std::to_string(i)).seen(1, 2).pkts(PS_CLASS_UDP, 1), 1);
+    EXPECT_EQ(t.size(), 200u);
+    EXPECT_EQ(t.evicted(), 0u);
+}
+
+TEST(SourceTableForEach, VisitsMostRecentlyAbsorbedFirst) {
+    SourceTable t(10, kNoIdle);
+    for (const char* a : {"192.0.2.1", "192.0.2.2", "192.0.2.3"})
+        t.absorb(Sample(a).seen(1, 2).pkts(PS_CLASS_UDP, 1), 1);
+    t.absorb(Sample("192.0.2.1").seen(3, 4).pkts(PS_CLASS_UDP, 1), 2);
+    std::vector<std::string> order;
+    t.for_each([&](const SourceState& s) { order.push_back(format_addr(s.addr.data())); });
+    EXPECT_EQ(order, (std::vector<std::string>{"192.0.2.1", "192.0.2.3", "192.0.2.2"}));
+}
+
+struct ExpireCase {
+    const char* test_name;
+    uint64_t last_seen;
+    uint64_t now;
+    bool kept;
+};
+
+// Idle timeout 500: a source goes only once it has been quiet for strictly longer.
+const ExpireCase kExpireCases[] = {
+    {"JustSeenIsKept", 1000, 1000, true},
+    {"IdleLessThanTimeoutIsKept", 1000, 1499, true},
+    {"IdleExactlyTimeoutIsKept", 1000, 1500, true},
+    {"IdleLongerThanTimeoutIsDropped", 1000, 1501, false},
+    {"LongIdleIsDropped", 1000, 1000000, false},
+    {"ClockBehindLastSeenIsKept", 1000, 10, true},
+};
+
+class SourceTableExpireOne : public ::testing::TestWithParam<ExpireCase> {};
+
+TEST_P(SourceTableExpireOne, Table) {
+    SourceTable t(10, 500);
+    t.absorb(Sample("192.0.2.1")
+                 .seen(GetParam().last_seen - 1, GetParam().last_seen)
+                 .pkts(PS_CLASS_UDP, 1),
+             1);
+    EXPECT_EQ(t.expire(GetParam().now), GetParam().kept ? 0u : 1u);
+    EXPECT_EQ(t.find(addr("192.0.2.1")) != nullptr, GetParam().kept);
+    EXPECT_EQ(t.size(), GetParam().kept ? 1u : 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, SourceTableExpireOne, ::testing::ValuesIn(kExpireCases),
+                         [](const auto& info) { return std::string(info.param.test_name); });
+
+TEST(SourceTableExpire, DropsIdleSourcesKeepsActiveOnes) {
+    SourceTable t(10, 500);
+    t.absorb(Sample("192.0.2.1").seen(50, 100).pkts(PS_CLASS_UDP, 1), 1);
+    t.absorb(Sample("192.0.2.2").seen(50, 200).pkts(PS_CLASS_UDP, 1), 2);
+    t.absorb(Sample("192.0.2.3").seen(50, 900).pkts(PS_CLASS_UDP, 1), 3);
+    EXPECT_EQ(t.expire(1000), 2u);
+    EXPECT_EQ(t.size(), 1u);
+    EXPECT_EQ(t.find(addr("192.0.2.1")), nullptr);
+    EXPECT_EQ(t.find(addr("192.0.2.2")), nullptr);
+    EXPECT_NE(t.find(addr("192.0.2.3")), nullptr);
+    EXPECT_EQ(t.evicted(), 0u);  // expiry is not a capacity eviction
+}
+
+// One drain absorbs sources in map (hash) order, not last-seen order, so a source absorbed
+// later can be the quieter one. It must expire all the same.
+TEST(SourceTableExpire, DropsIdleSourceAbsorbedAfterAnActiveOne) {
+    SourceTable t(10, 500);
+    t.absorb(Sample("192.0.2.1").seen(50, 1000).pkts(PS_CLASS_UDP, 1), 1);  // active
+    t.absorb(Sample("192.0.2.2").seen(50, 100).pkts(PS_CLASS_UDP, 1), 1);   // idle 1100 at 1200
+    EXPECT_EQ(t.expire(1200), 1u);
+    EXPECT_NE(t.find(addr("192.0.2.1")), nullptr);
+    EXPECT_EQ(t.find(addr("192.0.2.2")), nullptr);
+    EXPECT_EQ(t.size(), 1u);
+}
+
+}  // namespace
+}  // namespace probescope
