@@ -99,6 +99,33 @@ static __always_inline __u32 icmp_class(__u8 type, int v6)
 	return PS_CLASS_ICMP_OTHER;
 }
 
+/*
+ * An ACK or FIN+ACK probe (nmap -sA/-sW/-sM) is a bare segment: no options, no payload, and on
+ * IPv4 no DF bit, which every common stack sets on its own segments. IPv6 has no DF bit, so there
+ * the window must also be 1024, as raw-packet scanners send. Established traffic with options,
+ * payload or DF leaves on the fast path after these few compares.
+ */
+static __always_inline int is_ack_probe(struct hdr_cursor *c, struct pkt_info *p, struct tcphdr *th)
+{
+	__u8 f = p->tcp_flags & 0x3f;
+
+	if ((f != PS_TCP_ACK && f != (PS_TCP_ACK | PS_TCP_FIN)) || th->doff != 5)
+		return 0;
+	if (p->is_v4) {
+		struct iphdr *iph = c->l3;
+
+		if ((void *)(iph + 1) > c->end || (iph->frag_off & bpf_htons(0x4000)))
+			return 0;
+		return bpf_ntohs(iph->tot_len) == iph->ihl * 4 + sizeof(*th);
+	} else {
+		struct ipv6hdr *ip6 = c->l3;
+
+		if ((void *)(ip6 + 1) > c->end || bpf_ntohs(th->window) != 1024)
+			return 0;
+		return bpf_ntohs(ip6->payload_len) == (void *)(th + 1) - (void *)(ip6 + 1);
+	}
+}
+
 /* Parses L4 at c->pos; fills the class and, for TCP/UDP, the ports. */
 static __always_inline void parse_l4(struct hdr_cursor *c, struct pkt_info *p)
 {
@@ -114,6 +141,8 @@ static __always_inline void parse_l4(struct hdr_cursor *c, struct pkt_info *p)
 		p->cls = tcp_class(p->tcp_flags);
 		p->sport = bpf_ntohs(th->source);
 		p->dport = bpf_ntohs(th->dest);
+		if (p->cls == PS_CLASS_TCP_OTHER && is_ack_probe(c, p, th))
+			p->cls = PS_CLASS_TCP_ACK_PROBE;
 		return;
 	}
 	if (p->l4proto == PS_IPPROTO_UDP) {
@@ -173,6 +202,7 @@ static __always_inline void parse_ipv6(struct hdr_cursor *c, struct pkt_info *p)
 {
 	struct ipv6hdr *ip6 = c->pos;
 	__u8 nexthdr;
+	int ext_done = 0;
 
 	if ((void *)(ip6 + 1) > c->end || ip6->version != 6) {
 		p->cls = PS_CLASS_MALFORMED;
@@ -183,17 +213,19 @@ static __always_inline void parse_ipv6(struct hdr_cursor *c, struct pkt_info *p)
 	nexthdr = ip6->nexthdr;
 	c->pos = ip6 + 1;
 
-	for (int i = 0; i < PS_MAX_IPV6_EXT; i++) {
+	/* Up to PS_MAX_IPV6_EXT extension headers, then the upper layer (parsed once, below). */
+	for (int i = 0; i <= PS_MAX_IPV6_EXT; i++) {
 		__u8 *eh = c->pos;
 		__u32 len;
 
 		if (nexthdr != NEXTHDR_HOP && nexthdr != NEXTHDR_ROUTING &&
 		    nexthdr != NEXTHDR_DEST && nexthdr != NEXTHDR_FRAGMENT &&
 		    nexthdr != NEXTHDR_AUTH) {
-			p->l4proto = nexthdr;
-			parse_l4(c, p);
-			return;
+			ext_done = 1;
+			break;
 		}
+		if (i == PS_MAX_IPV6_EXT)
+			break;
 		if ((void *)(eh + 8) > c->end) { /* every extension header is >= 8 bytes */
 			p->cls = PS_CLASS_MALFORMED;
 			return;
@@ -220,8 +252,13 @@ static __always_inline void parse_ipv6(struct hdr_cursor *c, struct pkt_info *p)
 		}
 		c->pos += len;
 	}
-	/* Longer extension chains than any sane sender uses: an evasion attempt. */
-	p->cls = PS_CLASS_MALFORMED;
+	if (!ext_done) {
+		/* Longer extension chains than any sane sender uses: an evasion attempt. */
+		p->cls = PS_CLASS_MALFORMED;
+		return;
+	}
+	p->l4proto = nexthdr;
+	parse_l4(c, p);
 }
 
 /*
@@ -343,14 +380,119 @@ static __always_inline void count_fingerprints(struct ps_src_stats *s, struct pk
 		__sync_fetch_and_add(&s->fp_hits[PS_FP_MASSCAN], 1);
 	if (p->is_v4 && seq_raw == bpf_htonl(dst32))
 		__sync_fetch_and_add(&s->fp_hits[PS_FP_MIRAI], 1);
-	if (f->window == 1024 && f->opts_shape == PS_OPTS_MSS_ONLY && f->mss == 1460)
-		__sync_fetch_and_add(&s->fp_hits[PS_FP_NMAP_SYN], 1);
+	if (f->window == 1024 &&
+	    ((f->opts_shape == PS_OPTS_MSS_ONLY && f->mss == 1460 && (f->tcp_flags & PS_TCP_SYN)) ||
+	     (f->opts_shape == PS_OPTS_NONE && !(f->tcp_flags & PS_TCP_SYN))))
+		__sync_fetch_and_add(&s->fp_hits[PS_FP_NMAP], 1);
 	if (n == 0 || f->seq == s->first.seq)
 		__sync_fetch_and_add(&s->fp_hits[PS_FP_SAME_SEQ], 1);
 	if (n == 0 || f->sport == s->first.sport)
 		__sync_fetch_and_add(&s->fp_hits[PS_FP_SAME_SPORT], 1);
 	if (n == 0 || f->unicorn_key == s->first.unicorn_key)
 		__sync_fetch_and_add(&s->fp_hits[PS_FP_UNICORN], 1);
+}
+
+static __always_inline __u32 technique_of(__u32 cls, __u8 flags)
+{
+	__u8 f = flags & 0x3f;
+
+	switch (cls) {
+	case PS_CLASS_TCP_SYN:
+		return (flags & (PS_TCP_ECE | PS_TCP_CWR)) == (PS_TCP_ECE | PS_TCP_CWR) ? PS_TECH_SYN_ECN
+											: PS_TECH_SYN;
+	case PS_CLASS_TCP_ACK_PROBE:
+		return f & PS_TCP_FIN ? PS_TECH_MAIMON : PS_TECH_ACK;
+	case PS_CLASS_UDP:
+		return PS_TECH_UDP;
+	case PS_CLASS_ICMP_ECHO:
+		return PS_TECH_ICMP_ECHO;
+	case PS_CLASS_TCP_ODD:
+		if (f == 0)
+			return PS_TECH_NULL;
+		if (f == PS_TCP_FIN)
+			return PS_TECH_FIN;
+		if (f == (PS_TCP_FIN | PS_TCP_PSH | PS_TCP_URG))
+			return PS_TECH_XMAS;
+		if (f == 0x3f)
+			return PS_TECH_ALL_FLAGS;
+		if ((f & (PS_TCP_SYN | PS_TCP_FIN)) == (PS_TCP_SYN | PS_TCP_FIN))
+			return PS_TECH_SYN_FIN;
+		if ((f & (PS_TCP_SYN | PS_TCP_RST)) == (PS_TCP_SYN | PS_TCP_RST))
+			return PS_TECH_SYN_RST;
+		return PS_TECH_OTHER_ODD;
+	default:
+		return PS_TECH_COUNT; /* backscatter has no technique */
+	}
+}
+
+/* True when the len bytes at p equal s; p must already be bounds-checked for len bytes. */
+static __always_inline int bytes_eq(const __u8 *p, const char *s, int len)
+{
+	for (int i = 0; i < len; i++)
+		if (p[i] != (__u8)s[i])
+			return 0;
+	return 1;
+}
+
+/*
+ * What a UDP probe asks for: peeks at most 48 payload bytes, never copies them anywhere.
+ * A global function, verified once.
+ */
+__noinline int ps_udp_probe_kind(struct xdp_md *ctx, __u32 udp_off, __u32 dport)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u8 *pl;
+
+	if (udp_off > 0x1000)
+		return PS_UDP_OTHER;
+	pl = data + udp_off + 8;
+	if ((void *)(pl + 12) <= end && bytes_eq(pl, "d1:ad2:id20:", 12))
+		return PS_UDP_DHT_KRPC;
+	switch (dport) {
+	case 19:
+		return PS_UDP_CHARGEN;
+	case 53:
+		/* header (12) then QNAME \7version\4bind\0 */
+		if ((void *)(pl + 26) <= end && bytes_eq(pl + 12, "\x07version\x04bind", 13) &&
+		    pl[25] == 0)
+			return PS_UDP_DNS_VERSION;
+		break;
+	case 123:
+		if ((void *)(pl + 4) <= end && pl[0] == 0x17 && pl[1] == 0x00 && pl[2] == 0x03 &&
+		    pl[3] == 0x2a)
+			return PS_UDP_NTP_MONLIST;
+		break;
+	case 137:
+		/* header (12), then the encoded name "*" (0x20 'C' 'K' ...), then type NBSTAT (0x21) */
+		if ((void *)(pl + 48) <= end && pl[12] == 0x20 && pl[13] == 'C' && pl[14] == 'K' &&
+		    pl[46] == 0x00 && pl[47] == 0x21)
+			return PS_UDP_NETBIOS_NBSTAT;
+		break;
+	case 161:
+		/* SEQUENCE, INTEGER version, OCTET STRING "public" (short or one-byte long length) */
+		if ((void *)(pl + 14) <= end && pl[0] == 0x30 &&
+		    ((pl[5] == 0x04 && pl[6] == 6 && bytes_eq(pl + 7, "public", 6)) ||
+		     (pl[6] == 0x04 && pl[7] == 6 && bytes_eq(pl + 8, "public", 6))))
+			return PS_UDP_SNMP_PUBLIC;
+		break;
+	case 389:
+		if ((void *)(pl + 1) <= end && pl[0] == 0x30)
+			return PS_UDP_CLDAP;
+		break;
+	case 1900:
+		if ((void *)(pl + 8) <= end && bytes_eq(pl, "M-SEARCH", 8))
+			return PS_UDP_SSDP;
+		break;
+	case 11211:
+		/* 8-byte memcached UDP frame header, then the command */
+		if ((void *)(pl + 13) <= end && bytes_eq(pl + 8, "stats", 5))
+			return PS_UDP_MEMCACHED;
+		if ((void *)(pl + 15) <= end && bytes_eq(pl + 8, "version", 7))
+			return PS_UDP_MEMCACHED;
+		break;
+	}
+	return PS_UDP_OTHER;
 }
 
 /*
@@ -362,7 +504,7 @@ __noinline int ps_track(struct xdp_md *ctx, struct pkt_info *p)
 	struct ps_probe_facts f = {};
 	struct ps_src_stats *s;
 	struct ps_totals *t;
-	__u32 cls, dst32, src32, port_item = 0, zero = 0;
+	__u32 cls, dst32, src32, port_item = 0, zero = 0, tech;
 	__be32 seq_raw = 0;
 	__u64 now = ps_now();
 	int slot;
@@ -394,10 +536,23 @@ __noinline int ps_track(struct xdp_md *ctx, struct pkt_info *p)
 	f.tcp_flags = p->tcp_flags;
 	f.l4proto = p->l4proto;
 	dst32 = ps_fold_addr(p->dst);
-	if (p->l4proto == PS_IPPROTO_TCP && (cls == PS_CLASS_TCP_SYN || cls == PS_CLASS_TCP_ODD) &&
+	if (p->l4proto == PS_IPPROTO_TCP &&
+	    (cls == PS_CLASS_TCP_SYN || cls == PS_CLASS_TCP_ODD || cls == PS_CLASS_TCP_ACK_PROBE) &&
 	    read_tcp_facts(ctx, p, &f, &seq_raw) == 0)
 		count_fingerprints(s, p, &f, dst32, seq_raw);
 	s->last = f;
+
+	tech = technique_of(cls, p->tcp_flags);
+	barrier_var(tech);
+	if (tech < PS_TECH_COUNT)
+		__sync_fetch_and_add(&s->technique[tech], 1);
+	if (cls == PS_CLASS_UDP) {
+		__u32 kind = ps_udp_probe_kind(ctx, p->l4_off, p->dport);
+
+		barrier_var(kind); /* clang knows the range; the verifier must see the check */
+		if (kind < PS_UDP_PROBE_COUNT)
+			__sync_fetch_and_add(&s->udp_probe[kind], 1);
+	}
 
 	if (cls >= PS_PROBE_CLASS_COUNT)
 		return 0; /* backscatter: counted per source, not as a probed port */
@@ -430,42 +585,77 @@ __noinline int ps_track(struct xdp_md *ctx, struct pkt_info *p)
 	return 0;
 }
 
+/* Finishes a parse: for tracked classes, where L4 starts and the addresses. */
+static __always_inline void finish_parse(struct xdp_md *ctx, struct hdr_cursor *c,
+					 struct pkt_info *p)
+{
+	if (p->cls < PS_SRC_CLASS_COUNT) {
+		p->l4_off = c->l4 - (void *)(long)ctx->data;
+		copy_addrs(p, c);
+	}
+}
+
+/*
+ * The IPv4 and IPv6 parsers are global functions: the verifier checks each once, instead of
+ * once per path through the other. Both start at byte offset l3_off of the frame.
+ */
+__noinline int ps_parse_ipv4(struct xdp_md *ctx, struct pkt_info *p, __u32 l3_off)
+{
+	struct hdr_cursor c = { .pos = (void *)(long)ctx->data, .end = (void *)(long)ctx->data_end };
+
+	if (!p || l3_off > 64)
+		return 0;
+	c.pos += l3_off;
+	parse_ipv4(&c, p);
+	finish_parse(ctx, &c, p);
+	return 0;
+}
+
+__noinline int ps_parse_ipv6(struct xdp_md *ctx, struct pkt_info *p, __u32 l3_off)
+{
+	struct hdr_cursor c = { .pos = (void *)(long)ctx->data, .end = (void *)(long)ctx->data_end };
+
+	if (!p || l3_off > 64)
+		return 0;
+	c.pos += l3_off;
+	parse_ipv6(&c, p);
+	finish_parse(ctx, &c, p);
+	return 0;
+}
+
 SEC("xdp")
 int probescope_xdp(struct xdp_md *ctx)
 {
 	struct hdr_cursor c = { .pos = (void *)(long)ctx->data, .end = (void *)(long)ctx->data_end };
 	struct pkt_info p = { .cls = PS_CLASS_MALFORMED };
-	__u32 zero = 0;
+	__u32 zero = 0, cls, l3_off;
 	struct ps_totals *t;
 	int proto;
 
 	t = bpf_map_lookup_elem(&totals, &zero);
 	if (!t)
 		return XDP_PASS;
-
 	proto = parse_ethhdr(&c);
+	l3_off = c.pos - (void *)(long)ctx->data;
 	if (proto == ETH_P_IP)
-		parse_ipv4(&c, &p);
+		ps_parse_ipv4(ctx, &p, l3_off);
 	else if (proto == ETH_P_IPV6)
-		parse_ipv6(&c, &p);
+		ps_parse_ipv6(ctx, &p, l3_off);
 	else if (proto >= 0)
 		p.cls = PS_CLASS_NON_IP;
+	cls = p.cls;
 
 	/* Plain ++: the totals slot is per-CPU and XDP runs with softirqs off on this CPU. */
 	t->packets++;
 	t->bytes += ctx->data_end - ctx->data;
-	if (p.cls < PS_CLASS_COUNT)
-		t->class_pkts[p.cls]++;
-	if (p.l4proto == PS_IPPROTO_TCP && p.cls != PS_CLASS_MALFORMED &&
-	    p.cls != PS_CLASS_FRAGMENT)
+	if (cls < PS_CLASS_COUNT)
+		t->class_pkts[cls]++;
+	if (p.l4proto == PS_IPPROTO_TCP && cls != PS_CLASS_MALFORMED && cls != PS_CLASS_FRAGMENT)
 		t->tcp_flags[p.tcp_flags]++;
 
 	/* Fast path: established, other-IP, non-IP and malformed frames stop here. */
-	if (p.cls >= PS_SRC_CLASS_COUNT)
+	if (cls >= PS_SRC_CLASS_COUNT)
 		return XDP_PASS;
-
-	p.l4_off = c.l4 - (void *)(long)ctx->data;
-	copy_addrs(&p, &c);
 	ps_track(ctx, &p);
 	return XDP_PASS;
 }

@@ -16,6 +16,7 @@
 #include <filesystem>
 
 #include "error.h"
+#include "interval_processor.h"
 #include "json_records.h"
 #include "json_sink.h"
 #include "map_drain.h"
@@ -40,7 +41,7 @@ void validate(const RunOptions& o) {
                             "of this machine's " + std::to_string(ram >> 20) + " MiB",
                         "choose at most " + std::to_string(ram / 2 / src_entry_bytes()));
     }
-    if (!(o.idle_timeout_s > 0)) throw Error("--idle-timeout must be more than 0 seconds");
+    validate(o.thresholds);
     parse_mode(o.mode);
 }
 
@@ -77,60 +78,47 @@ int64_t mono_ns() {
     return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
-// Turns successive drains into records; keeps the cross-interval accounting.
+// Reads successive drains into Intervals; the IntervalProcessor turns them into records.
 class IntervalEmitter {
 public:
-    IntervalEmitter(MapDrain& drain, JsonSink& sink, RecordContext ctx, uint32_t capacity,
-                    uint64_t idle_ns, TotalsSnapshot baseline, uint64_t inserts_base,
-                    size_t top_ports)
-        : drain_(drain), sink_(sink), ctx_(std::move(ctx)), table_(capacity, idle_ns),
-          prev_(baseline), inserts_base_(inserts_base), capacity_(capacity),
-          top_ports_(top_ports) {}
+    IntervalEmitter(MapDrain& drain, JsonSink& sink, IntervalProcessor& proc, const Clock& clock,
+                    uint32_t capacity, TotalsSnapshot baseline, uint64_t inserts_base)
+        : drain_(drain), sink_(sink), proc_(proc), clock_(clock), prev_(baseline),
+          inserts_base_(inserts_base), capacity_(capacity) {}
 
     void emit(double seconds) {
         Interval iv;
         iv.seq = ++seq_;
-        iv.now_ns = ctx_.clock.now_stamp();
+        iv.now_ns = clock_.now_stamp();
         iv.seconds = seconds;
         iv.cumulative = drain_.read_totals();
         iv.delta = iv.cumulative - prev_;
         prev_ = iv.cumulative;
         drain_.drain_sources(iv.sources);
         drain_.read_ports(iv.ports);
-        iv.ports_active = iv.ports.size();
-        if (iv.ports.size() > top_ports_) {
-            std::partial_sort(iv.ports.begin(), iv.ports.begin() + top_ports_, iv.ports.end(),
-                              [](const PortSample& a, const PortSample& b) {
-                                  return a.packets > b.packets;
-                              });
-            iv.ports.resize(top_ports_);
-        }
         drained_total_ += iv.sources.size();
         // Inserts that were neither drained nor still present were evicted by the LRU.
         int64_t ev = static_cast<int64_t>(iv.cumulative.src_inserts - inserts_base_) -
                      static_cast<int64_t>(drained_total_);
         evictions_ = std::max<int64_t>(evictions_, ev);
         iv.src_map = {capacity_, iv.sources.size(), static_cast<uint64_t>(evictions_)};
+        proc_.process(iv, [this](const nlohmann::json& j) { sink_.write(j); });
+        sink_.flush();
+    }
 
-        sink_.write(stats_record(ctx_, iv));
-        for (const auto& sample : iv.sources) {
-            const SourceState& s = table_.absorb(sample, iv.seq);
-            sink_.write(source_record(ctx_, iv, s));
-        }
-        for (const auto& p : iv.ports) sink_.write(port_record(ctx_, iv, p));
-        table_.expire(iv.now_ns);
+    void finish() {
+        proc_.finish(clock_.now_stamp(), [this](const nlohmann::json& j) { sink_.write(j); });
         sink_.flush();
     }
 
 private:
     MapDrain& drain_;
     JsonSink& sink_;
-    RecordContext ctx_;
-    SourceTable table_;
+    IntervalProcessor& proc_;
+    const Clock& clock_;
     TotalsSnapshot prev_;
     uint64_t inserts_base_;
     uint64_t capacity_;
-    size_t top_ports_;
     uint64_t seq_ = 0;
     uint64_t drained_total_ = 0;
     int64_t evictions_ = 0;
@@ -172,9 +160,20 @@ int run_agent(const RunOptions& o) {
     // but sources it had not drained yet are.
     TotalsSnapshot baseline = prog->reused_pins() ? drain.read_totals() : TotalsSnapshot{};
     uint64_t present = prog->reused_pins() ? drain.count_sources() : 0;
-    IntervalEmitter emitter(drain, sink, {o.iface, Clock::monotonic()}, o.max_sources,
-                            static_cast<uint64_t>(o.idle_timeout_s * 1e9), baseline,
-                            baseline.src_inserts - present, o.top_ports);
+    ResearchScannerLists research;
+    for (const auto& path : o.research_lists) {
+        auto sum = research.load_file(path);
+        fprintf(stderr, "probescope: %s: %zu research-scanner ranges labelled %s (%zu skipped)\n",
+                path.c_str(), sum.entries, sum.label.c_str(), sum.skipped);
+    }
+    std::unique_ptr<ReverseDns> rdns;
+    if (o.rdns) rdns = std::make_unique<ReverseDns>(o.max_sources, 1024);
+    PortNames port_names(o.services);
+    Clock clock = Clock::monotonic();
+    ProcessorConfig pc{o.thresholds, o.max_sources, o.top_ports, true};
+    IntervalProcessor proc(pc, {o.iface, clock}, &research, rdns.get(), &port_names);
+    IntervalEmitter emitter(drain, sink, proc, clock, o.max_sources, baseline,
+                            baseline.src_inserts - present);
 
     const int64_t step = static_cast<int64_t>(o.interval_s * 1e9);
     int64_t last = mono_ns(), next = last + step;
@@ -183,7 +182,10 @@ int run_agent(const RunOptions& o) {
         int64_t now = mono_ns();
         emitter.emit((now - last) / 1e9);
         last = now;
-        if (sig == SIGINT || sig == SIGTERM) break;
+        if (sig == SIGINT || sig == SIGTERM) {
+            emitter.finish();
+            break;
+        }
         if (sig == 0) next += step;
         if (next < now) next = now + step;  // we fell behind: do not burst
     }

@@ -2,6 +2,9 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include "thresholds.h"
 
 namespace probescope {
 
@@ -14,12 +17,16 @@ struct RunOptions {
     std::string output;  // empty: stdout
     uint32_t max_sources = 65536;
     std::string pin_root = "/sys/fs/bpf/probescope";
-    double idle_timeout_s = 300;
     uint32_t top_ports = 50;  // port records per interval
+    Thresholds thresholds;
+    std::vector<std::string> research_lists;  // MISP warninglist JSON or one CIDR per line
+    bool rdns = true;
+    std::string services = "/etc/services";
 };
 
 // Validates options before anything touches the kernel; throws Error on a bad value.
 void validate(const RunOptions& o);
+
 // Returns the process exit code.
 int run_agent(const RunOptions& o);
 // `probescope detach`: removes a (persisted or crashed) probescope's link and pins.

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "agent.h"
+#include "cli_options.h"
 #include "error.h"
 
 #ifndef PROBESCOPE_VERSION
@@ -17,6 +18,7 @@ int main(int argc, char** argv) {
         "agent drains it and writes JSON lines."};
     app.set_version_flag("--version", std::string("probescope ") + PROBESCOPE_VERSION);
     app.require_subcommand(1);
+    app.set_config("--config", "", "Read options from a TOML or INI file ([run] section)");
 
     RunOptions ro;
     auto* run = app.add_subcommand("run", "Attach to an interface and emit JSON lines");
@@ -29,9 +31,13 @@ int main(int argc, char** argv) {
     run->add_option("--max-sources", ro.max_sources,
                     "Sources tracked per interval in the kernel LRU map (and in the agent)")
         ->capture_default_str();
-    run->add_option("--idle-timeout", ro.idle_timeout_s,
-                    "Seconds after which a quiet source is forgotten")
-        ->capture_default_str();
+    run->add_option("--research-list", ro.research_lists,
+                    "Known research scanners: MISP warninglist JSON or one CIDR per line "
+                    "(repeatable)")
+        ->check(CLI::ExistingFile);
+    run->add_flag("!--no-rdns", ro.rdns, "Do not resolve scanners' reverse DNS");
+    run->add_option("--services", ro.services, "Port names file")->capture_default_str();
+    add_threshold_options(run, ro.thresholds);
     run->add_option("--top-ports", ro.top_ports,
                     "Port records per interval: the busiest ports (the stats record counts all)")
         ->capture_default_str();

@@ -7,7 +7,7 @@ namespace probescope {
 namespace {
 
 constexpr std::array<std::string_view, PS_CLASS_COUNT> kClassNames = {
-    "tcp_syn",    "tcp_odd",   "udp",        "icmp_echo",    "tcp_synack",
+    "tcp_syn",    "tcp_odd",   "udp",        "icmp_echo",    "tcp_ack_probe", "tcp_synack",
     "tcp_rst",    "icmp_error", "tcp_other", "icmp_other",   "fragment",
     "other_ip",   "non_ip",    "malformed",
 };
@@ -16,7 +16,15 @@ constexpr std::array<std::string_view, 8> kFlagBits = {"FIN", "SYN", "RST", "PSH
                                                         "ACK", "URG", "ECE", "CWR"};
 
 constexpr std::array<std::string_view, PS_FP_COUNT> kFingerprints = {
-    "zmap", "masscan", "mirai", "nmap_syn", "same_seq", "same_sport", "unicorn"};
+    "zmap", "masscan", "mirai", "nmap", "same_seq", "same_sport", "unicorn"};
+
+constexpr std::array<std::string_view, PS_TECH_COUNT> kTechniques = {
+    "syn", "syn_ecn", "null", "fin", "xmas", "maimon", "ack",
+    "syn_fin", "syn_rst", "all_flags", "other_illegal", "udp", "icmp_echo"};
+
+constexpr std::array<std::string_view, PS_UDP_PROBE_COUNT> kUdpProbes = {
+    "other", "dns_version_bind", "ntp_monlist", "ssdp_msearch", "cldap",
+    "memcached", "chargen", "snmp_public", "netbios_nbstat", "dht_krpc"};
 
 constexpr std::array<std::string_view, 5> kOptsShapes = {"none", "mss_only", "stack", "other",
                                                          "malformed"};
@@ -54,6 +62,14 @@ std::string_view port_proto_name(unsigned proto) {
 
 std::string_view fingerprint_name(unsigned fp) {
     return fp < kFingerprints.size() ? kFingerprints[fp] : "unknown";
+}
+
+std::string_view technique_name(unsigned tech) {
+    return tech < kTechniques.size() ? kTechniques[tech] : "unknown";
+}
+
+std::string_view udp_probe_name(unsigned kind) {
+    return kind < kUdpProbes.size() ? kUdpProbes[kind] : "unknown";
 }
 
 std::string_view opts_shape_name(unsigned shape) {

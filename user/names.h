@@ -16,5 +16,7 @@ std::string tcp_flags_name(uint8_t flags);
 std::string_view port_proto_name(unsigned proto);  // "tcp", "udp", "icmp"
 std::string_view fingerprint_name(unsigned fp);
 std::string_view opts_shape_name(unsigned shape);
+std::string_view technique_name(unsigned tech);
+std::string_view udp_probe_name(unsigned kind);
 
 }  // namespace probescope

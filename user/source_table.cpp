@@ -42,21 +42,82 @@ std::vector<PortCount> SourceState::top_ports(size_t n) const {
     return out;
 }
 
+static uint64_t port_weight(uint32_t item) {
+    // scanlogd: privileged ports weigh 3, the others 1.
+    return PS_PORT_SLOT_PORT(item) < 1024 && PS_PORT_SLOT_PROTO(item) != PS_PORT_SLOT_ICMP ? 3 : 1;
+}
+
 static void merge_ports(SourceState& s, const ps_src_stats& k) {
     for (unsigned i = 0; i < PS_EXACT_PORTS; ++i) {
         uint32_t item = k.port_slots[i];
         if (item == 0) continue;
         auto it = std::find_if(s.ports.begin(), s.ports.end(),
                                [item](const PortCount& p) { return p.item == item; });
-        if (it != s.ports.end())
+        if (it != s.ports.end()) {
             it->packets += k.port_slot_pkts[i];
-        else if (s.ports.size() < SourceTable::kExactItems)
+            continue;
+        }
+        s.weight += port_weight(item);
+        if (s.ports.size() < SourceTable::kExactItems)
             s.ports.push_back({item, k.port_slot_pkts[i]});
         else
             s.ports_exact = false;
     }
-    if (k.port_overflow) s.ports_exact = false;
-    s.port_hll.merge_packed(k.port_hll);
+    if (k.port_overflow) {
+        // Ports beyond the kernel's slots: weigh what the estimate grew by, at 1 each.
+        double before = s.port_hll.estimate();
+        s.port_hll.merge_packed(k.port_hll);
+        double grown = s.port_hll.estimate() - before;
+        if (grown > 0) s.weight += static_cast<uint64_t>(grown);
+        s.ports_exact = false;
+    } else {
+        s.port_hll.merge_packed(k.port_hll);
+    }
+}
+
+static void merge_repeats(SourceState& s, const ps_src_stats& k, uint64_t repeat_ns) {
+    // Only a single-destination sample says which host each port's probes went to, and only
+    // raw-tool TCP probes count: an OS stack reconnecting to a service is not probing it.
+    bool one_dst = k.dst_slots[0] != 0 && k.dst_slots[1] == 0 && !k.dst_overflow;
+    bool raw_tcp = k.tcp_probes > 0 && k.first.opts_shape != PS_OPTS_STACK;
+    if (!one_dst || !raw_tcp) return;
+    if (s.repeat_start_ns == 0 || k.first_seen_ns >= s.repeat_start_ns + repeat_ns ||
+        s.repeat_dst != k.dst_slots[0]) {
+        s.repeat_start_ns = k.first_seen_ns;
+        s.repeat_dst = k.dst_slots[0];
+        s.repeat_ports.clear();
+    }
+    for (unsigned i = 0; i < PS_EXACT_PORTS; ++i) {
+        uint32_t item = k.port_slots[i];
+        if (item == 0 || PS_PORT_SLOT_PROTO(item) != PS_PORT_PROTO_TCP) continue;
+        auto it = std::find_if(s.repeat_ports.begin(), s.repeat_ports.end(),
+                               [item](const PortCount& p) { return p.item == item; });
+        if (it == s.repeat_ports.end()) {
+            if (s.repeat_ports.size() >= SourceTable::kExactItems) continue;
+            s.repeat_ports.push_back({item, 0});
+            it = std::prev(s.repeat_ports.end());
+        }
+        it->packets += k.port_slot_pkts[i];
+        s.repeat_max = std::max(s.repeat_max, it->packets);
+    }
+}
+
+static void reset_window(SourceState& s, uint64_t start) {
+    s.window_start_ns = start;
+    s.window.fill(0);
+    s.technique.fill(0);
+    s.udp_probe.fill(0);
+    s.fp_hits.fill(0);
+    s.tcp_probes = 0;
+    s.first_probe = {};
+    s.ports.clear();
+    s.ports_exact = true;
+    s.dsts.clear();
+    s.dsts_exact = true;
+    s.port_hll = Hll{};
+    s.dst_hll = Hll{};
+    s.repeat_max = 0;
+    s.weight_max = 0;
 }
 
 static void merge_dsts(SourceState& s, const ps_src_stats& k) {
@@ -80,6 +141,7 @@ SourceState& SourceTable::absorb(const SourceSample& sample, uint64_t interval_s
     auto found = index_.find(addr);
     if (found == index_.end()) {
         if (capacity_ > 0 && index_.size() >= capacity_) {
+            if (lru_.back().verdict) evicted_reported_.push_back(lru_.back());
             index_.erase(lru_.back().addr);
             lru_.pop_back();
             ++evicted_;
@@ -95,10 +157,19 @@ SourceState& SourceTable::absorb(const SourceSample& sample, uint64_t interval_s
 
     if (s.interval_seq != interval_seq) s.interval.fill(0);
     s.interval_seq = interval_seq;
+    if (s.window_start_ns == 0 || k.first_seen_ns >= s.window_start_ns + windows_.window_ns)
+        reset_window(s, k.first_seen_ns ? k.first_seen_ns : 1);
+    if (s.weight_start_ns == 0 || k.first_seen_ns >= s.weight_start_ns + windows_.weight_ns) {
+        s.weight_start_ns = k.first_seen_ns ? k.first_seen_ns : 1;
+        s.weight = 0;
+    }
     for (unsigned c = 0; c < PS_SRC_CLASS_COUNT; ++c) {
         s.total[c] += k.pkts[c];
         s.interval[c] += k.pkts[c];
+        s.window[c] += k.pkts[c];
     }
+    for (unsigned t = 0; t < PS_TECH_COUNT; ++t) s.technique[t] += k.technique[t];
+    for (unsigned u = 0; u < PS_UDP_PROBE_COUNT; ++u) s.udp_probe[u] += k.udp_probe[u];
     if (k.first_seen_ns && (s.first_seen_ns == 0 || k.first_seen_ns < s.first_seen_ns))
         s.first_seen_ns = k.first_seen_ns;
     s.last_seen_ns = std::max<uint64_t>(s.last_seen_ns, k.last_seen_ns);
@@ -108,10 +179,21 @@ SourceState& SourceTable::absorb(const SourceSample& sample, uint64_t interval_s
     s.last_packet = k.last;
     merge_ports(s, k);
     merge_dsts(s, k);
+    merge_repeats(s, k, windows_.repeat_ns);
+    s.weight_max = std::max(s.weight_max, s.weight);
+    s.peak_ports = std::max(s.peak_ports, s.distinct_ports().value);
+    s.peak_dsts = std::max(s.peak_dsts, s.distinct_dsts().value);
     return s;
 }
 
-size_t SourceTable::expire(uint64_t now_ns) {
+std::vector<SourceState> SourceTable::take_evicted() {
+    std::vector<SourceState> out;
+    out.swap(evicted_reported_);
+    return out;
+}
+
+size_t SourceTable::expire(uint64_t now_ns,
+                           const std::function<void(const SourceState&)>& on_expire) {
     // The list is in absorb order: one run per drain, the runs in last-seen order (each drain
     // empties the kernel map), but any order inside a run. So walk from the back and stop
     // only after the run that holds the first source still active.
@@ -124,6 +206,7 @@ size_t SourceTable::expire(uint64_t now_ns) {
             active_run = it->interval_seq;
             continue;
         }
+        if (on_expire) on_expire(*it);
         index_.erase(it->addr);
         it = lru_.erase(it);
         ++n;

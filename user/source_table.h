@@ -2,7 +2,9 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <list>
+#include <memory>
 #include <unordered_map>
 #include <vector>
 
@@ -23,6 +25,8 @@ struct DistinctCount {
     bool exact;
 };
 
+struct Verdict;  // scanner_classifier.h
+
 struct SourceState {
     Addr16 addr{};
     uint64_t first_seen_ns = 0;  // probescope clock
@@ -30,6 +34,13 @@ struct SourceState {
     std::array<uint64_t, PS_SRC_CLASS_COUNT> total{};     // since first seen
     std::array<uint64_t, PS_SRC_CLASS_COUNT> interval{};  // in the last absorbed drain
     uint64_t interval_seq = 0;  // drain that last touched this source
+
+    // Everything below is for the current window, a tumbling window per source that
+    // starts at its first packet (as Zeek's scan epochs do) and lasts Thresholds::window_s.
+    uint64_t window_start_ns = 0;
+    std::array<uint64_t, PS_SRC_CLASS_COUNT> window{};
+    std::array<uint64_t, PS_TECH_COUNT> technique{};
+    std::array<uint64_t, PS_UDP_PROBE_COUNT> udp_probe{};
     std::array<uint64_t, PS_FP_COUNT> fp_hits{};
     uint64_t tcp_probes = 0;
     ps_probe_facts first_probe{};
@@ -40,6 +51,21 @@ struct SourceState {
     bool dsts_exact = true;
     Hll port_hll;
     Hll dst_hll;
+    // Repeated probing: probes of one (host, TCP port) within the repeat window.
+    uint64_t repeat_start_ns = 0;
+    uint32_t repeat_dst = 0;
+    std::vector<PortCount> repeat_ports;
+    uint64_t repeat_max = 0;  // the most any (host, port) got in one repeat window
+    // scanlogd's weight of new ports within its 3-second window.
+    uint64_t weight_start_ns = 0;
+    uint64_t weight = 0;
+    uint64_t weight_max = 0;
+    // Across windows, for the scanner_end record.
+    uint64_t peak_ports = 0;
+    uint64_t peak_dsts = 0;
+    // The verdict last reported for this source (null: never classified a scanner).
+    std::shared_ptr<const Verdict> verdict;
+    uint64_t classified_at_ns = 0;
 
     uint64_t total_packets() const;
     uint64_t interval_packets() const;
@@ -48,17 +74,29 @@ struct SourceState {
     std::vector<PortCount> top_ports(size_t n) const;
 };
 
+// The lengths of the windows a SourceState keeps (defaults: Thresholds).
+struct SourceWindows {
+    uint64_t window_ns = 300'000'000'000ull;  // Thresholds::window_s
+    uint64_t repeat_ns = 15'000'000'000ull;   // Thresholds::repeat_window_s
+    uint64_t weight_ns = 3'000'000'000ull;    // Thresholds::scanlogd_window_s
+};
+
 class SourceTable {
 public:
     // Exact sets in user space hold this many items before falling back to the HLL.
     static constexpr size_t kExactItems = 64;
 
-    SourceTable(size_t capacity, uint64_t idle_ns) : capacity_(capacity), idle_ns_(idle_ns) {}
+    SourceTable(size_t capacity, uint64_t idle_ns, SourceWindows w = SourceWindows())
+        : capacity_(capacity), idle_ns_(idle_ns), windows_(w) {}
 
     // Folds one drained kernel entry into its source's history and returns it.
     SourceState& absorb(const SourceSample& sample, uint64_t interval_seq);
-    // Drops sources quiet for longer than the idle timeout; returns how many.
-    size_t expire(uint64_t now_ns);
+    // Drops sources quiet for longer than the idle timeout; returns how many. on_expire
+    // sees each one first (for scanner_end records).
+    size_t expire(uint64_t now_ns,
+                  const std::function<void(const SourceState&)>& on_expire = nullptr);
+    // Sources the capacity bound dropped since the last call (for scanner_end records).
+    std::vector<SourceState> take_evicted();
 
     const SourceState* find(const Addr16& addr) const;
     size_t size() const { return index_.size(); }
@@ -73,6 +111,8 @@ public:
 private:
     size_t capacity_;
     uint64_t idle_ns_;
+    SourceWindows windows_;
+    std::vector<SourceState> evicted_reported_;  // evicted sources that had a verdict
     uint64_t evicted_ = 0;
     std::list<SourceState> lru_;  // most recently seen at the front
     std::unordered_map<Addr16, std::list<SourceState>::iterator, Addr16Hash> index_;

@@ -16,6 +16,7 @@ enum ps_class {
 	PS_CLASS_TCP_ODD,	 /* flag combination no normal connection sends */
 	PS_CLASS_UDP,		 /* any UDP datagram */
 	PS_CLASS_ICMP_ECHO,	 /* ICMP/ICMPv6 echo request */
+	PS_CLASS_TCP_ACK_PROBE,	 /* bare ACK or FIN+ACK shaped like a scanner's (see docs/json.md) */
 	PS_CLASS_TCP_SYNACK,	 /* SYN+ACK: backscatter when unsolicited */
 	PS_CLASS_TCP_RST,	 /* RST or RST+ACK: backscatter when unsolicited */
 	PS_CLASS_ICMP_ERROR,	 /* unreachable, time exceeded, ...: backscatter */
@@ -31,7 +32,40 @@ enum ps_class {
 /* Classes below this value update the per-source and per-port maps. */
 #define PS_SRC_CLASS_COUNT (PS_CLASS_ICMP_ERROR + 1)
 /* Classes below this value are probes (they also update the per-port map). */
-#define PS_PROBE_CLASS_COUNT (PS_CLASS_ICMP_ECHO + 1)
+#define PS_PROBE_CLASS_COUNT (PS_CLASS_TCP_ACK_PROBE + 1)
+
+/* Scan techniques, from the TCP flags of a probe (or its protocol). */
+enum ps_technique {
+	PS_TECH_SYN = 0,	/* SYN */
+	PS_TECH_SYN_ECN,	/* SYN+ECE+CWR: ECN-setup SYN */
+	PS_TECH_NULL,		/* no flags */
+	PS_TECH_FIN,		/* FIN alone */
+	PS_TECH_XMAS,		/* FIN+PSH+URG */
+	PS_TECH_MAIMON,		/* FIN+ACK that opens no flow */
+	PS_TECH_ACK,		/* bare ACK that opens no flow: ACK or window scan */
+	PS_TECH_SYN_FIN,	/* SYN+FIN (with anything but all flags) */
+	PS_TECH_SYN_RST,	/* SYN+RST */
+	PS_TECH_ALL_FLAGS,	/* FIN+SYN+RST+PSH+ACK+URG */
+	PS_TECH_OTHER_ODD,	/* any other illegal combination */
+	PS_TECH_UDP,
+	PS_TECH_ICMP_ECHO,
+	PS_TECH_COUNT,
+};
+
+/* What a UDP probe asks for, from its destination port and first payload bytes. */
+enum ps_udp_probe {
+	PS_UDP_OTHER = 0,
+	PS_UDP_DNS_VERSION,	/* DNS TXT CH version.bind */
+	PS_UDP_NTP_MONLIST,	/* NTP mode 7 MON_GETLIST: 17 00 03 2a */
+	PS_UDP_SSDP,		/* SSDP M-SEARCH */
+	PS_UDP_CLDAP,		/* CLDAP searchRequest (BER SEQUENCE to 389) */
+	PS_UDP_MEMCACHED,	/* memcached "stats" or "version" after the UDP frame header */
+	PS_UDP_CHARGEN,		/* anything to chargen (19) */
+	PS_UDP_SNMP_PUBLIC,	/* SNMP with community "public" */
+	PS_UDP_NETBIOS_NBSTAT,	/* NetBIOS NBSTAT query for "*" */
+	PS_UDP_DHT_KRPC,	/* BitTorrent DHT KRPC: "d1:ad2:id20:" */
+	PS_UDP_PROBE_COUNT,
+};
 
 /* TCP flag bits, as in the 13th byte of the TCP header. */
 enum ps_tcp_flag {
@@ -87,7 +121,7 @@ enum ps_fingerprint {
 	PS_FP_ZMAP = 0,		/* IP ID 54321, TTL 255, window 65535 */
 	PS_FP_MASSCAN,		/* ip_id == (dst ^ dport ^ seq) & 0xffff, window 1024 */
 	PS_FP_MIRAI,		/* seq == destination IPv4 address */
-	PS_FP_NMAP_SYN,		/* window 1024, MSS 1460 as the only option */
+	PS_FP_NMAP,		/* window 1024; on SYN, MSS 1460 as the only option; else no options */
 	PS_FP_SAME_SEQ,		/* seq equal to this source's first probe seq */
 	PS_FP_SAME_SPORT,	/* source port equal to this source's first probe's */
 	PS_FP_UNICORN,		/* seq ^ dst ^ (dport << 16 | sport) equal to the first probe's */
@@ -139,6 +173,8 @@ struct ps_src_stats {
 	__u32 port_slots[PS_EXACT_PORTS];	/* first distinct (proto, port) probed */
 	__u32 port_slot_pkts[PS_EXACT_PORTS];
 	__u32 dst_slots[PS_EXACT_DSTS];	/* first distinct destinations, 32-bit folded */
+	__u32 technique[PS_TECH_COUNT];	/* probes per technique */
+	__u32 udp_probe[PS_UDP_PROBE_COUNT];	/* UDP probes per payload kind */
 	__u8 port_overflow;		/* a distinct port did not fit the slots */
 	__u8 dst_overflow;
 	__u8 pad[6];

@@ -80,10 +80,10 @@ TEST(StatsRecord, EveryClassNameKeyWithItsCount) {
     ASSERT_TRUE(classes.is_object());
     EXPECT_EQ(classes.size(), static_cast<size_t>(PS_CLASS_COUNT));
     const std::pair<const char*, uint64_t> expected[] = {
-        {"tcp_syn", 100},    {"tcp_odd", 101},  {"udp", 102},        {"icmp_echo", 103},
-        {"tcp_synack", 104}, {"tcp_rst", 105},  {"icmp_error", 106}, {"tcp_other", 107},
-        {"icmp_other", 108}, {"fragment", 109}, {"other_ip", 110},   {"non_ip", 111},
-        {"malformed", 112},
+        {"tcp_syn", 100},    {"tcp_odd", 101},    {"udp", 102},        {"icmp_echo", 103},
+        {"tcp_ack_probe", 104}, {"tcp_synack", 105}, {"tcp_rst", 106}, {"icmp_error", 107},
+        {"tcp_other", 108},  {"icmp_other", 109}, {"fragment", 110},   {"other_ip", 111},
+        {"non_ip", 112},     {"malformed", 113},
     };
     for (const auto& [name, count] : expected) {
         SCOPED_TRACE(name);
@@ -135,8 +135,13 @@ SourceState source(std::string_view text) {
     s.addr = parse_addr(text).value();
     s.first_seen_ns = 1700000000000000000;  // 2023-11-14T22:13:20.000Z
     s.last_seen_ns = 1700000001500000000;   // 2023-11-14T22:13:21.500Z
-    s.interval = {6, 1, 2, 1, 0, 0, 0};
-    s.total = {60, 1, 20, 3, 4, 5, 6};
+    s.interval = {};
+    s.total = {};
+    s.interval[PS_CLASS_TCP_SYN] = 6, s.interval[PS_CLASS_TCP_ODD] = 1;
+    s.interval[PS_CLASS_UDP] = 2, s.interval[PS_CLASS_ICMP_ECHO] = 1;
+    s.total[PS_CLASS_TCP_SYN] = 60, s.total[PS_CLASS_TCP_ODD] = 1, s.total[PS_CLASS_UDP] = 20;
+    s.total[PS_CLASS_ICMP_ECHO] = 3, s.total[PS_CLASS_TCP_SYNACK] = 4;
+    s.total[PS_CLASS_TCP_RST] = 5, s.total[PS_CLASS_ICMP_ERROR] = 6;
     s.ports = {{tcp(22), 3}, {icmp(), 1}, {udp(53), 2}};
     s.dsts = {0xC6336401, 0xC6336402};
     return s;
@@ -178,9 +183,9 @@ TEST(SourceRecord, HeaderAndTimes) {
 TEST(SourceRecord, PacketsAndTotalPerSourceClass) {
     const json j = source_record(context(), interval(2.0), source("192.0.2.7"));
     const json packets = {{"tcp_syn", 6},    {"tcp_odd", 1}, {"udp", 2},       {"icmp_echo", 1},
-                          {"tcp_synack", 0}, {"tcp_rst", 0}, {"icmp_error", 0}};
+                          {"tcp_ack_probe", 0}, {"tcp_synack", 0}, {"tcp_rst", 0}, {"icmp_error", 0}};
     const json total = {{"tcp_syn", 60},   {"tcp_odd", 1}, {"udp", 20},      {"icmp_echo", 3},
-                        {"tcp_synack", 4}, {"tcp_rst", 5}, {"icmp_error", 6}};
+                        {"tcp_ack_probe", 0}, {"tcp_synack", 4}, {"tcp_rst", 5}, {"icmp_error", 6}};
     EXPECT_EQ(j.at("packets"), packets);
     EXPECT_EQ(j.at("total"), total);
     EXPECT_EQ(j.at("pps"), 5.0);  // 10 interval packets over 2 s

@@ -22,6 +22,7 @@ constexpr ClassCase kClassCases[] = {
     {PS_CLASS_TCP_ODD, "tcp_odd"},
     {PS_CLASS_UDP, "udp"},
     {PS_CLASS_ICMP_ECHO, "icmp_echo"},
+    {PS_CLASS_TCP_ACK_PROBE, "tcp_ack_probe"},
     {PS_CLASS_TCP_SYNACK, "tcp_synack"},
     {PS_CLASS_TCP_RST, "tcp_rst"},
     {PS_CLASS_ICMP_ERROR, "icmp_error"},
@@ -114,7 +115,7 @@ TEST(PortProtoName, TableOfProtocols) {
 TEST(FingerprintName, EveryFingerprintAndOutOfRange) {
     const std::pair<unsigned, std::string_view> cases[] = {
         {PS_FP_ZMAP, "zmap"},         {PS_FP_MASSCAN, "masscan"},
-        {PS_FP_MIRAI, "mirai"},       {PS_FP_NMAP_SYN, "nmap_syn"},
+        {PS_FP_MIRAI, "mirai"},       {PS_FP_NMAP, "nmap"},
         {PS_FP_SAME_SEQ, "same_seq"}, {PS_FP_SAME_SPORT, "same_sport"},
         {PS_FP_UNICORN, "unicorn"},   {PS_FP_COUNT, "unknown"},
     };

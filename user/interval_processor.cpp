@@ -1,0 +1,249 @@
+// IntervalProcessor: the per-interval pipeline every front end shares.
+#include "interval_processor.h"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+
+#include "addr.h"
+#include "names.h"
+
+namespace probescope {
+
+using nlohmann::json;
+
+IntervalProcessor::IntervalProcessor(ProcessorConfig cfg, RecordContext ctx,
+                                     const ResearchScannerLists* research, ReverseDns* rdns,
+                                     const PortNames* port_names)
+    : cfg_(cfg), ctx_(std::move(ctx)),
+      table_(cfg.max_sources, static_cast<uint64_t>(cfg.thresholds.idle_timeout_s * 1e9),
+             SourceWindows{static_cast<uint64_t>(cfg.thresholds.window_s * 1e9),
+                           static_cast<uint64_t>(cfg.thresholds.repeat_window_s * 1e9),
+                           static_cast<uint64_t>(cfg.thresholds.scanlogd_window_s * 1e9)}),
+      classifier_(cfg.thresholds), research_(research), rdns_(rdns), port_names_(port_names) {}
+
+Verdict IntervalProcessor::label(const SourceState& s, Verdict v) const {
+    std::optional<std::string> who;
+    if (research_) {
+        if (auto l = research_->match(s.addr)) who = std::string(*l);
+        if (!who && rdns_)
+            if (auto host = rdns_->lookup(s.addr)) who = research_->label_for_hostname(*host);
+    }
+    if (who) v.labels.push_back("research:" + *who);
+    return v;
+}
+
+json IntervalProcessor::ports_json(const std::vector<PortCount>& ports) const {
+    json out = json::array();
+    for (const auto& p : ports) {
+        json j = port_item_json(p.item, p.packets);
+        unsigned proto = PS_PORT_SLOT_PROTO(p.item);
+        if (port_names_ && proto != PS_PORT_SLOT_ICMP)
+            if (auto n = port_names_->name(port_proto_name(proto), PS_PORT_SLOT_PORT(p.item)))
+                j["service"] = std::string(*n);
+        out.push_back(std::move(j));
+    }
+    return out;
+}
+
+static json distinct_json(const DistinctCount& d) { return {{"value", d.value}, {"exact", d.exact}}; }
+
+json IntervalProcessor::scanner_record(const Interval& iv, const SourceState& s,
+                                       const Verdict& v) const {
+    json j{{"type", v.scanner ? "scanner" : "backscatter_source"},
+           {"time", rfc3339(ctx_.clock.to_unix_ns(iv.now_ns))},
+           {"interface", ctx_.iface},
+           {"src", format_addr(s.addr.data())},
+           {"first_seen", rfc3339(ctx_.clock.to_unix_ns(s.first_seen_ns))},
+           {"last_seen", rfc3339(ctx_.clock.to_unix_ns(s.last_seen_ns))},
+           {"packets", s.total_packets()}};
+    double span = (s.last_seen_ns - s.window_start_ns) / 1e9;
+    uint64_t wpkts = 0;
+    for (auto n : s.window) wpkts += n;
+    j["rate_pps"] = span > 0 ? wpkts / span : static_cast<double>(wpkts);
+    j["techniques"] = v.techniques;
+    j["pattern"] = v.pattern;
+    j["repeated"] = v.repeated;
+    if (v.tool)
+        j["tool"] = {{"name", v.tool->name},
+                     {"confidence", v.tool->confidence},
+                     {"evidence", v.tool->evidence}};
+    else
+        j["tool"] = nullptr;
+    j["labels"] = v.labels;
+    std::optional<std::string> host = rdns_ ? rdns_->lookup(s.addr) : std::nullopt;
+    j["rdns"] = host ? json(*host) : json(nullptr);
+    j["distinct_ports"] = distinct_json(s.distinct_ports());
+    j["distinct_dsts"] = distinct_json(s.distinct_dsts());
+    j["top_ports"] = ports_json(s.top_ports(5));
+    j["rule"] = v.rule;
+    j["numbers"] = v.numbers;
+    json fp = json::object();
+    for (unsigned f = 0; f < PS_FP_COUNT; ++f) fp[std::string(fingerprint_name(f))] = s.fp_hits[f];
+    j["fingerprint"] = {{"tcp_probes", s.tcp_probes},
+                        {"hits", fp},
+                        {"first_probe",
+                         {{"ttl", s.first_probe.ttl},
+                          {"window", s.first_probe.window},
+                          {"ip_id", s.first_probe.ip_id},
+                          {"options", opts_shape_name(s.first_probe.opts_shape)},
+                          {"mss", s.first_probe.mss},
+                          {"sport", s.first_probe.sport},
+                          {"seq", s.first_probe.seq}}}};
+    j["detect_s"] = (iv.now_ns > s.first_seen_ns ? iv.now_ns - s.first_seen_ns : 0) / 1e9;
+    return j;
+}
+
+json IntervalProcessor::scanner_end_record(uint64_t now_ns, const SourceState& s) const {
+    json total = json::object();
+    for (unsigned c = 0; c < PS_SRC_CLASS_COUNT; ++c)
+        total[std::string(class_name(c))] = s.total[c];
+    return {{"type", "scanner_end"},
+            {"time", rfc3339(ctx_.clock.to_unix_ns(now_ns))},
+            {"interface", ctx_.iface},
+            {"src", format_addr(s.addr.data())},
+            {"first_seen", rfc3339(ctx_.clock.to_unix_ns(s.first_seen_ns))},
+            {"last_seen", rfc3339(ctx_.clock.to_unix_ns(s.last_seen_ns))},
+            {"duration_s", (s.last_seen_ns - s.first_seen_ns) / 1e9},
+            {"packets", s.total_packets()},
+            {"total", total},
+            {"peak_distinct_ports", s.peak_ports},
+            {"peak_distinct_dsts", s.peak_dsts},
+            {"pattern", s.verdict ? s.verdict->pattern : ""},
+            {"tool", s.verdict && s.verdict->tool ? json(s.verdict->tool->name) : json(nullptr)}};
+}
+
+// Randomly spoofed sources send one or two packets each to the port under attack. Counted
+// per interval, they are one flood, reported at its start and its end, never as scanners.
+void IntervalProcessor::detect_floods(const Interval& iv, std::vector<bool>& member,
+                                      const Emit& emit) {
+    std::map<uint32_t, std::pair<uint64_t, uint64_t>> tiny;  // port item -> (sources, packets)
+    member.assign(iv.sources.size(), false);
+    auto tiny_port = [&](const ps_src_stats& k) -> uint32_t {
+        uint64_t n = 0;
+        for (unsigned c = 0; c < PS_PROBE_CLASS_COUNT; ++c) n += k.pkts[c];
+        if (n == 0 || n > cfg_.thresholds.flood_source_pkts || k.port_slots[1] != 0) return 0;
+        return k.port_slots[0];
+    };
+    for (const auto& smp : iv.sources)
+        if (uint32_t item = tiny_port(smp.stats)) {
+            auto& t = tiny[item];
+            t.first++;
+            for (unsigned c = 0; c < PS_PROBE_CLASS_COUNT; ++c) t.second += smp.stats.pkts[c];
+        }
+    for (auto& [item, count] : tiny) {
+        auto open = std::find_if(floods_.begin(), floods_.end(),
+                                 [&](const Flood& f) { return f.port_item == item; });
+        if (count.first < cfg_.thresholds.flood_sources && open == floods_.end()) continue;
+        if (open == floods_.end()) {
+            floods_.push_back({item, iv.now_ns, iv.now_ns});
+            open = std::prev(floods_.end());
+            json j = port_item_json(item, count.second);
+            j.update({{"type", "flood"},
+                      {"phase", "start"},
+                      {"time", rfc3339(ctx_.clock.to_unix_ns(iv.now_ns))},
+                      {"interface", ctx_.iface},
+                      {"sources", count.first},
+                      {"rule", "sources with <= " +
+                                   std::to_string(cfg_.thresholds.flood_source_pkts) +
+                                   " packets on one port >= " +
+                                   std::to_string(cfg_.thresholds.flood_sources) +
+                                   " in one interval"}});
+            emit(j);
+        }
+        open->last_ns = iv.now_ns;
+        open->sources += count.first;
+        open->packets += count.second;
+    }
+    for (size_t i = 0; i < iv.sources.size(); ++i) {
+        uint32_t item = tiny_port(iv.sources[i].stats);
+        member[i] = item && std::any_of(floods_.begin(), floods_.end(),
+                                        [&](const Flood& f) { return f.port_item == item; });
+    }
+    // A flood with no tiny sources this interval has ended.
+    for (auto it = floods_.begin(); it != floods_.end();) {
+        if (it->last_ns == iv.now_ns) {
+            ++it;
+            continue;
+        }
+        json j = port_item_json(it->port_item, it->packets);
+        j.update({{"type", "flood"},
+                  {"phase", "end"},
+                  {"time", rfc3339(ctx_.clock.to_unix_ns(iv.now_ns))},
+                  {"interface", ctx_.iface},
+                  {"sources", it->sources},
+                  {"started", rfc3339(ctx_.clock.to_unix_ns(it->start_ns))},
+                  {"duration_s", (it->last_ns - it->start_ns) / 1e9}});
+        emit(j);
+        it = floods_.erase(it);
+    }
+}
+
+void IntervalProcessor::process(Interval& iv, const Emit& emit) {
+    iv.ports_active = iv.ports.size();
+    if (iv.ports.size() > cfg_.top_ports) {
+        std::partial_sort(iv.ports.begin(), iv.ports.begin() + cfg_.top_ports, iv.ports.end(),
+                          [](const PortSample& a, const PortSample& b) { return a.packets > b.packets; });
+        iv.ports.resize(cfg_.top_ports);
+    }
+    emit(stats_record(ctx_, iv));
+
+    std::vector<bool> flood_member;
+    detect_floods(iv, flood_member, emit);
+
+    json backscatter = {{"victims", 0}, {"packets", 0}};
+    std::vector<std::pair<uint64_t, std::string>> victims;
+    for (size_t i = 0; i < iv.sources.size(); ++i) {
+        if (flood_member[i]) continue;  // the flood record speaks for them
+        SourceState& s = table_.absorb(iv.sources[i], iv.seq);
+        if (cfg_.source_records) emit(source_record(ctx_, iv, s));
+        Verdict v = label(s, classifier_.classify(s));
+        bool is_back = std::find(v.labels.begin(), v.labels.end(), "backscatter") != v.labels.end();
+        if (is_back) {
+            uint64_t n = s.interval[PS_CLASS_TCP_SYNACK] + s.interval[PS_CLASS_TCP_RST] +
+                         s.interval[PS_CLASS_ICMP_ERROR];
+            backscatter["victims"] = backscatter["victims"].get<uint64_t>() + 1;
+            backscatter["packets"] = backscatter["packets"].get<uint64_t>() + n;
+            victims.push_back({n, format_addr(s.addr.data())});
+        }
+        if (!v.scanner && !is_back) continue;
+        if (rdns_ && !s.verdict) rdns_->request(s.addr);
+        if (s.verdict && s.verdict->same_verdict(v)) continue;
+        if (!s.verdict) s.classified_at_ns = iv.now_ns;
+        s.verdict = std::make_shared<const Verdict>(v);
+        if (v.scanner) emit(scanner_record(iv, s, v));
+    }
+    if (!victims.empty()) {
+        std::sort(victims.rbegin(), victims.rend());
+        json top = json::array();
+        for (size_t i = 0; i < victims.size() && i < 10; ++i)
+            top.push_back({{"src", victims[i].second}, {"packets", victims[i].first}});
+        backscatter.update({{"type", "backscatter"},
+                            {"time", rfc3339(ctx_.clock.to_unix_ns(iv.now_ns))},
+                            {"interface", ctx_.iface},
+                            {"top_victims", top},
+                            {"note", "SYN-ACK, RST and ICMP errors nobody here asked for: "
+                                     "someone spoofs our addresses at these victims"}});
+        emit(backscatter);
+    }
+    for (const auto& p : iv.ports) {
+        json j = port_record(ctx_, iv, p);
+        if (port_names_)
+            if (auto n = port_names_->name(port_proto_name(p.proto), p.port))
+                j["service"] = std::string(*n);
+        emit(j);
+    }
+    auto end_scanner = [&](const SourceState& s) {
+        if (s.verdict && s.verdict->scanner) emit(scanner_end_record(iv.now_ns, s));
+    };
+    for (const auto& s : table_.take_evicted()) end_scanner(s);
+    table_.expire(iv.now_ns, end_scanner);
+}
+
+void IntervalProcessor::finish(uint64_t now_ns, const Emit& emit) {
+    table_.for_each([&](const SourceState& s) {
+        if (s.verdict && s.verdict->scanner) emit(scanner_end_record(now_ns, s));
+    });
+}
+
+}  // namespace probescope
