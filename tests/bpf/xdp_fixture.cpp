@@ -1,0 +1,139 @@
+// The BPF test fixture: loading, BPF_PROG_TEST_RUN and the exact-counter expectations tests share.
+#include "xdp_fixture.h"
+
+#include <bpf/bpf.h>
+#include <linux/bpf.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <numeric>
+
+#include "addr.h"
+#include "names.h"
+
+namespace probescope::test {
+
+PacketBuilder v4_frame() { return std::move(PacketBuilder().eth().ipv4(kScanner4, kTarget4)); }
+PacketBuilder v6_frame() { return std::move(PacketBuilder().eth().ipv6(kScanner6, kTarget6)); }
+
+SrcKey v4_key(const std::string& addr) { return v4_mapped(ipv4_addr(addr)); }
+SrcKey v6_key(const std::string& addr) { return ipv6_addr(addr); }
+
+uint32_t dst_slot_value(const SrcKey& dst) {
+    const uint32_t folded = ps_fold_addr(dst.data());
+    return folded ? folded : 1;
+}
+
+void XdpProgramTest::SetUp() {
+    if (geteuid() != 0) GTEST_SKIP() << "loading XDP programs needs root";
+    // A fresh load per test: every counter, source and port starts at zero.
+    program_ = LoadedProgram::load({kMaxSources, PS_CLOCK_USER, ""});
+    drain_ = std::make_unique<MapDrain>(program_->totals_fd(), program_->src_stats_fd(),
+                                        program_->port_stats_fd(), program_->src_capacity());
+}
+
+RunResult XdpProgramTest::test_run(const Frame& frame) {
+    bpf_test_run_opts opts{};
+    opts.sz = sizeof(opts);
+    opts.data_in = frame.data();
+    opts.data_size_in = static_cast<uint32_t>(frame.size());
+    opts.repeat = 1;
+    RunResult r;
+    r.err = bpf_prog_test_run_opts(program_->prog_fd(), &opts);
+    r.retval = opts.retval;
+    return r;
+}
+
+void XdpProgramTest::send(const Frame& frame, uint64_t clock_ns) {
+    program_->set_user_clock(clock_ns);
+    const RunResult r = test_run(frame);
+    ASSERT_EQ(r.err, 0) << "BPF_PROG_TEST_RUN failed on a " << frame.size() << "-byte frame";
+    ASSERT_EQ(r.retval, static_cast<uint32_t>(XDP_PASS)) << "probescope must never drop a frame";
+}
+
+std::map<SrcKey, ps_src_stats> XdpProgramTest::drain_sources() {
+    std::vector<SourceSample> samples;
+    drain_->drain_sources(samples);
+    std::map<SrcKey, ps_src_stats> by_key;
+    for (const auto& s : samples) {
+        SrcKey k;
+        std::copy(std::begin(s.key.addr), std::end(s.key.addr), k.begin());
+        EXPECT_TRUE(by_key.emplace(k, s.stats).second) << "source drained twice: " << key_text(k);
+    }
+    return by_key;
+}
+
+std::vector<PortSample> XdpProgramTest::moved_ports() {
+    std::vector<PortSample> out;
+    drain_->read_ports(out);
+    return out;
+}
+
+uint64_t class_sum(const TotalsSnapshot& t) {
+    return std::accumulate(t.classes.begin(), t.classes.end(), uint64_t{0});
+}
+
+void expect_only_class(const TotalsSnapshot& t, ps_class cls, uint64_t n) {
+    EXPECT_EQ(t.packets, n);
+    for (unsigned c = 0; c < PS_CLASS_COUNT; ++c)
+        EXPECT_EQ(t.classes[c], c == static_cast<unsigned>(cls) ? n : 0)
+            << "class " << class_name(c) << " (expected only " << class_name(cls) << ")";
+    EXPECT_EQ(class_sum(t), t.packets) << "class counters must add up to the packet total";
+}
+
+void expect_tcp_flags(const TotalsSnapshot& t, const std::map<uint8_t, uint64_t>& expected) {
+    for (unsigned f = 0; f < 256; ++f) {
+        const auto it = expected.find(static_cast<uint8_t>(f));
+        EXPECT_EQ(t.tcp_flags[f], it == expected.end() ? 0 : it->second)
+            << "tcp_flags[" << describe_flags(static_cast<uint8_t>(f)) << "]";
+    }
+}
+
+void expect_port_slots(const ps_src_stats& s,
+                       const std::vector<std::pair<uint32_t, uint32_t>>& slots) {
+    for (unsigned i = 0; i < PS_EXACT_PORTS; ++i) {
+        const auto [item, pkts] = i < slots.size() ? slots[i] : std::pair<uint32_t, uint32_t>{};
+        EXPECT_EQ(s.port_slots[i], item) << "port_slots[" << i << "]";
+        EXPECT_EQ(s.port_slot_pkts[i], pkts) << "port_slot_pkts[" << i << "]";
+    }
+}
+
+void expect_dst_slots(const ps_src_stats& s, const std::vector<uint32_t>& slots) {
+    for (unsigned i = 0; i < PS_EXACT_DSTS; ++i)
+        EXPECT_EQ(s.dst_slots[i], i < slots.size() ? slots[i] : 0u) << "dst_slots[" << i << "]";
+}
+
+void expect_src_pkts(const ps_src_stats& s, const std::map<ps_class, uint32_t>& expected) {
+    for (unsigned c = 0; c < PS_SRC_CLASS_COUNT; ++c) {
+        const auto it = expected.find(static_cast<ps_class>(c));
+        EXPECT_EQ(s.pkts[c], it == expected.end() ? 0u : it->second)
+            << "pkts[" << class_name(c) << "]";
+    }
+}
+
+std::array<uint8_t, PS_HLL_BYTES> reference_hll(const std::vector<uint32_t>& items) {
+    std::array<uint8_t, PS_HLL_REGS> regs{};
+    for (uint32_t item : items) {
+        const uint32_t hash = ps_mix32(item);
+        const uint32_t rest = hash << PS_HLL_P;
+        const unsigned rank = std::min<unsigned>(rest ? std::countl_zero(rest) + 1 : 33, PS_HLL_MAX_RANK);
+        uint8_t& reg = regs[hash >> (32 - PS_HLL_P)];
+        reg = std::max<uint8_t>(reg, static_cast<uint8_t>(rank));
+    }
+    std::array<uint8_t, PS_HLL_BYTES> packed{};
+    for (unsigned i = 0; i < PS_HLL_BYTES; ++i)
+        packed[i] = static_cast<uint8_t>(regs[2 * i] | regs[2 * i + 1] << 4);  // even index: low nibble
+    return packed;
+}
+
+std::string key_text(const SrcKey& k) { return format_addr(k.data()); }
+
+std::string describe_flags(uint8_t flags) {
+    char hex[8];
+    snprintf(hex, sizeof hex, "0x%02x", flags);
+    return std::string(hex) + " " + tcp_flags_name(flags);
+}
+
+}  // namespace probescope::test
