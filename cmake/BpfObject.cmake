@@ -37,7 +37,7 @@ function(bpf_object name src)
     DEPENDS ${obj}
     COMMENT "Skeleton ${name}.skel.h"
     VERBATIM)
-  add_custom_target(${name}_skel_gen DEPENDS ${skel})
+  add_custom_target(${name}_skel_gen ALL DEPENDS ${skel})
   add_library(${name}_skel INTERFACE)
   add_dependencies(${name}_skel ${name}_skel_gen)
   target_include_directories(${name}_skel INTERFACE ${BPF_GEN_DIR})

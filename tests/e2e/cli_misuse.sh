@@ -12,7 +12,8 @@ PIN_ROOT=$WORK/bpffs/probescope
 expect_refusal() {
 	local name=$1 pattern=$2
 	shift 2
-	"$@" >"$WORK/stdout" 2>"$WORK/stderr"
+	# A refusal is immediate; a run that is not refused is stopped, and fails the case.
+	timeout 20 "$@" >"$WORK/stdout" 2>"$WORK/stderr"
 	local rc=$?
 	if [ $rc -ne 0 ] && grep -qi -- "$pattern" "$WORK/stderr"; then
 		echo "ok   $name: exit $rc, $(head -1 "$WORK/stderr")"
@@ -43,7 +44,10 @@ expect_refusal "not root" "not enough privilege" \
 	--inh-caps=-all "$PROBESCOPE" run --iface "$LAB_TGT_IF" --pin-root "$PIN_ROOT"
 
 # Someone else's XDP program: refused without --force, and left in place.
-in_tgt ip link set dev "$LAB_TGT_IF" xdpdrv obj "$BPFGEN/xdp_pass.bpf.o" sec xdp
+if ! in_tgt ip link set dev "$LAB_TGT_IF" xdpdrv obj "$BPFGEN/xdp_pass.bpf.o" sec xdp; then
+	echo "FAIL could not attach $BPFGEN/xdp_pass.bpf.o as the foreign program"
+	exit 1
+fi
 expect_refusal "foreign XDP program" "already has an XDP program attached" run_tgt --iface "$LAB_TGT_IF"
 expect_eq "foreign program still attached" "$(in_tgt ip -o link show "$LAB_TGT_IF" | grep -o 'name xdp_pass\|prog/xdp id [0-9]*' | head -1 | cut -c1-12)" "prog/xdp id "
 # With --force it is replaced, and at exit nothing is left.
