@@ -554,13 +554,12 @@ __noinline int ps_track(struct xdp_md *ctx, struct pkt_info *p)
 			__sync_fetch_and_add(&s->udp_probe[kind], 1);
 	}
 
-	if (cls >= PS_PROBE_CLASS_COUNT)
-		return 0; /* backscatter: counted per source, not as a probed port */
-
 	if (p->l4proto == PS_IPPROTO_TCP || p->l4proto == PS_IPPROTO_UDP) {
 		__u32 proto = p->l4proto == PS_IPPROTO_TCP ? PS_PORT_PROTO_TCP : PS_PORT_PROTO_UDP;
 		__u32 idx = proto << 16 | p->dport;
-		struct ps_port_stats *ps = bpf_map_lookup_elem(&port_stats, &idx);
+		/* Backscatter hits our ports too, but they were not probed: no port_stats. */
+		struct ps_port_stats *ps = cls < PS_PROBE_CLASS_COUNT ?
+						   bpf_map_lookup_elem(&port_stats, &idx) : NULL;
 
 		port_item = PS_PORT_SLOT(proto, p->dport);
 		if (ps) {

@@ -40,3 +40,10 @@ lab_down() {
 	ip netns del "$LAB_TGT" 2>/dev/null
 	return 0
 }
+
+# More lab addresses: scanners 198.51.100.11-40, targets 198.51.100.96-127 (a /27 to sweep).
+lab_add_addrs() {
+	local i
+	for i in $(seq 11 40); do ip -n "$LAB_SCAN" addr add "198.51.100.$i/24" dev "$LAB_SCAN_IF"; done
+	for i in $(seq 96 127); do ip -n "$LAB_TGT" addr add "198.51.100.$i/24" dev "$LAB_TGT_IF"; done
+}

@@ -26,16 +26,16 @@ expect_refusal() {
 	fi
 }
 
-run_tgt() { nsenter --net="/run/netns/$LAB_TGT" "$PROBESCOPE" run --pin-root "$PIN_ROOT" "$@"; }
+RUN_TGT=(nsenter --net="/run/netns/$LAB_TGT" "$PROBESCOPE" run --pin-root "$PIN_ROOT")
 
-expect_refusal "missing interface" "no such network interface" run_tgt --iface nosuch0
-expect_refusal "interval 0" "interval must be more than 0" run_tgt --iface "$LAB_TGT_IF" --interval 0
-expect_refusal "negative interval" "interval must be more than 0" run_tgt --iface "$LAB_TGT_IF" --interval -1
-expect_refusal "interval not a number" "could not be converted\|invalid\|interval" run_tgt --iface "$LAB_TGT_IF" --interval soon
-expect_refusal "unknown flag" "--bogus\|not expected\|extra" run_tgt --iface "$LAB_TGT_IF" --bogus
-expect_refusal "unknown mode" "unknown XDP mode" run_tgt --iface "$LAB_TGT_IF" --mode turbo
-expect_refusal "map size 0" "max-sources must be at least 1" run_tgt --iface "$LAB_TGT_IF" --max-sources 0
-expect_refusal "map size beyond memory" "kernel memory" run_tgt --iface "$LAB_TGT_IF" --max-sources 4000000000
+expect_refusal "missing interface" "no such network interface" "${RUN_TGT[@]}" --iface nosuch0
+expect_refusal "interval 0" "interval must be more than 0" "${RUN_TGT[@]}" --iface "$LAB_TGT_IF" --interval 0
+expect_refusal "negative interval" "interval must be more than 0" "${RUN_TGT[@]}" --iface "$LAB_TGT_IF" --interval -1
+expect_refusal "interval not a number" "could not be converted\|invalid\|interval" "${RUN_TGT[@]}" --iface "$LAB_TGT_IF" --interval soon
+expect_refusal "unknown flag" "--bogus\|not expected\|extra" "${RUN_TGT[@]}" --iface "$LAB_TGT_IF" --bogus
+expect_refusal "unknown mode" "unknown XDP mode" "${RUN_TGT[@]}" --iface "$LAB_TGT_IF" --mode turbo
+expect_refusal "map size 0" "max-sources must be at least 1" "${RUN_TGT[@]}" --iface "$LAB_TGT_IF" --max-sources 0
+expect_refusal "map size beyond memory" "kernel memory" "${RUN_TGT[@]}" --iface "$LAB_TGT_IF" --max-sources 4000000000
 expect_refusal "no iface at all" "iface is required\|--iface" "$PROBESCOPE" run
 expect_refusal "bpffs not mounted" "bpffs is not mounted" \
 	nsenter --net="/run/netns/$LAB_TGT" "$PROBESCOPE" run --iface "$LAB_TGT_IF" --pin-root "$WORK/plain/probescope"
@@ -48,7 +48,7 @@ if ! in_tgt ip link set dev "$LAB_TGT_IF" xdpdrv obj "$BPFGEN/xdp_pass.bpf.o" se
 	echo "FAIL could not attach $BPFGEN/xdp_pass.bpf.o as the foreign program"
 	exit 1
 fi
-expect_refusal "foreign XDP program" "already has an XDP program attached" run_tgt --iface "$LAB_TGT_IF"
+expect_refusal "foreign XDP program" "already has an XDP program attached" "${RUN_TGT[@]}" --iface "$LAB_TGT_IF"
 expect_eq "foreign program still attached" "$(in_tgt ip -o link show "$LAB_TGT_IF" | grep -o 'name xdp_pass\|prog/xdp id [0-9]*' | head -1 | cut -c1-12)" "prog/xdp id "
 # With --force it is replaced, and at exit nothing is left.
 nsenter --net="/run/netns/$LAB_TGT" "$PROBESCOPE" run --pin-root "$PIN_ROOT" --iface "$LAB_TGT_IF" \
