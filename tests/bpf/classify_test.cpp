@@ -25,7 +25,7 @@ struct ClassCase {
     ps_class cls;
     std::optional<uint8_t> tcp_flags{};  // the tcp_flags[] entry it counts in, if any
     Family family = Family::None;      // for classes < PS_SRC_CLASS_COUNT
-    uint32_t port_item = 0;            // port slot of a probe (class < PS_PROBE_CLASS_COUNT)
+    uint32_t port_item = 0;            // port slot it claims (class < PS_SRC_CLASS_COUNT)
 };
 
 void PrintTo(const ClassCase& c, std::ostream* os) {
@@ -89,10 +89,9 @@ std::vector<ClassCase> flag_cases() {
             else
                 b.tcp(kScannerPort, kDport, r.flags);
             if (r.payload) b.payload(r.payload);
-            const bool probe = r.cls < PS_PROBE_CLASS_COUNT;
+            const bool tracked = r.cls < PS_SRC_CLASS_COUNT;
             out.push_back({std::string(prefix_of(fam)) + r.name, r.what, b, r.cls, r.flags,
-                           r.cls < PS_SRC_CLASS_COUNT ? fam : Family::None,
-                           probe ? tcp_port(kDport) : 0});
+                           tracked ? fam : Family::None, tracked ? tcp_port(kDport) : 0});
         }
     }
     return out;
@@ -149,13 +148,13 @@ std::vector<ClassCase> other_cases() {
         {"v6_icmp_echo", "echo request, type 128", v6_frame().icmp6(128, 0), PS_CLASS_ICMP_ECHO,
          {}, V6, kIcmpSlot},
         {"v4_icmp_unreachable", "type 3", v4_frame().icmp(3, 3).payload(28), PS_CLASS_ICMP_ERROR,
-         {}, V4},
+         {}, V4, kIcmpSlot},
         {"v4_icmp_time_exceeded", "type 11", v4_frame().icmp(11, 0).payload(28),
-         PS_CLASS_ICMP_ERROR, {}, V4},
+         PS_CLASS_ICMP_ERROR, {}, V4, kIcmpSlot},
         {"v6_icmp_unreachable", "type 1", v6_frame().icmp6(1, 4).payload(48), PS_CLASS_ICMP_ERROR,
-         {}, V6},
+         {}, V6, kIcmpSlot},
         {"v6_icmp_time_exceeded", "type 3", v6_frame().icmp6(3, 0).payload(48),
-         PS_CLASS_ICMP_ERROR, {}, V6},
+         PS_CLASS_ICMP_ERROR, {}, V6, kIcmpSlot},
         {"v4_icmp_echo_reply", "type 0", v4_frame().icmp(0, 0), PS_CLASS_ICMP_OTHER},
         {"v6_icmp_echo_reply", "type 129", v6_frame().icmp6(129, 0), PS_CLASS_ICMP_OTHER},
         {"v6_icmp_neighbor_solicit", "NDP type 135", v6_frame().icmp6(135, 0).payload(16),
@@ -351,9 +350,9 @@ TEST_P(ClassifyTest, CountsExactlyOneClassAndItsSourceAndPort) {
 
     const bool tracked = c.cls < PS_SRC_CLASS_COUNT;
     const bool probe = c.cls < PS_PROBE_CLASS_COUNT;
-    // A broken row (say, a backscatter row with a port) would test nothing; refuse it.
+    // A broken row (say, a fast-path row with a port) would test nothing; refuse it.
     ASSERT_EQ(tracked, c.family != Family::None) << "table row inconsistent";
-    ASSERT_EQ(probe, c.port_item != 0) << "table row inconsistent";
+    ASSERT_EQ(tracked, c.port_item != 0) << "table row inconsistent";
 
     const TotalsSnapshot t = totals();
     expect_only_class(t, c.cls, n);
@@ -380,18 +379,12 @@ TEST_P(ClassifyTest, CountsExactlyOneClassAndItsSourceAndPort) {
         const bool tcp_probe = c.cls == PS_CLASS_TCP_SYN || c.cls == PS_CLASS_TCP_ODD ||
                                c.cls == PS_CLASS_TCP_ACK_PROBE;
         EXPECT_EQ(s.tcp_probes, tcp_probe ? n : 0u);
-        if (probe) {
-            expect_port_slots(s, {{c.port_item, static_cast<uint32_t>(n)}});
-            expect_dst_slots(s, {dst_slot_value(dst)});
-            EXPECT_EQ(std::lround(hll_estimate_packed(s.port_hll)), 1);
-            EXPECT_EQ(std::lround(hll_estimate_packed(s.dst_hll)), 1);
-        } else {
-            // Backscatter is counted per source but names no probed port or destination.
-            expect_port_slots(s, {});
-            expect_dst_slots(s, {});
-            EXPECT_EQ(hll_estimate_packed(s.port_hll), 0.0);
-            EXPECT_EQ(hll_estimate_packed(s.dst_hll), 0.0);
-        }
+        // Backscatter claims slots too (the port it hit, the address it hit); only the
+        // global port_stats below are kept for probes.
+        expect_port_slots(s, {{c.port_item, static_cast<uint32_t>(n)}});
+        expect_dst_slots(s, {dst_slot_value(dst)});
+        EXPECT_EQ(std::lround(hll_estimate_packed(s.port_hll)), 1);
+        EXPECT_EQ(std::lround(hll_estimate_packed(s.dst_hll)), 1);
         EXPECT_EQ(s.port_overflow, 0);
         EXPECT_EQ(s.dst_overflow, 0);
     }
@@ -406,7 +399,7 @@ TEST_P(ClassifyTest, CountsExactlyOneClassAndItsSourceAndPort) {
         EXPECT_EQ(ports[0].total_packets, n);
         EXPECT_EQ(std::lround(ports[0].distinct_sources), 1);
     } else {
-        EXPECT_TRUE(ports.empty()) << "only TCP/UDP probes count in port_stats";
+        EXPECT_TRUE(ports.empty()) << "only TCP/UDP probes count in port_stats, not backscatter";
     }
 }
 
@@ -429,7 +422,7 @@ TEST_F(XdpProgramTest, WholeTableInOneLoadAddsUp) {
         bytes += c.frame.size();
         if (c.tcp_flags) ++per_flags[*c.tcp_flags];
         if (c.family != Family::None) ++per_source[c.family][c.cls];
-        if (PS_PORT_SLOT_PROTO(c.port_item) < PS_PORT_PROTO_COUNT && c.port_item)
+        if (c.cls < PS_PROBE_CLASS_COUNT && PS_PORT_SLOT_PROTO(c.port_item) < PS_PORT_PROTO_COUNT)
             ++per_port[c.port_item];
     }
 

@@ -54,7 +54,7 @@ TEST_F(XdpProgramTest, TwoSourcesKeepExactSlotsAndFirstLastSeen) {
     send(syn_v4(kScanner4, t1, 80), 2'000);
     send(PacketBuilder().eth().ipv6(kScanner6, kTarget6).tcp(kScannerPort, 443, SYN), 2'500);
     send(syn_v4(kScanner4, t2, 22), 3'000);
-    // B's backscatter moves its last_seen and RST count but names no port or destination.
+    // B's backscatter moves its last_seen, RST count and slots, but no port_stats.
     send(PacketBuilder().eth().ipv6(kScanner6, kTarget6).tcp(443, kScannerPort, RST), 3'500);
     send(PacketBuilder().eth().ipv4(kScanner4, t1).udp(kScannerPort, 53), 4'000);
     send(PacketBuilder().eth().ipv4(kScanner4, t2).icmp(8, 0), 5'000);
@@ -101,7 +101,7 @@ TEST_F(XdpProgramTest, TwoSourcesKeepExactSlotsAndFirstLastSeen) {
         EXPECT_EQ(b.first_seen_ns, 1'500u);
         EXPECT_EQ(b.last_seen_ns, 3'500u);
         expect_src_pkts(b, {{PS_CLASS_TCP_SYN, 2}, {PS_CLASS_TCP_RST, 1}});
-        expect_port_slots(b, {{tcp_slot(443), 2}});
+        expect_port_slots(b, {{tcp_slot(443), 2}, {tcp_slot(kScannerPort), 1}});
         expect_dst_slots(b, {dst_slot_value(v6_key(kTarget6))});
         EXPECT_EQ(b.tcp_probes, 2u);
     }
