@@ -148,6 +148,15 @@ ListLoadSummary ResearchScannerLists::load_string(std::string_view content, std:
     bool is_json = first != std::string_view::npos && body[first] == '{';
 
     ListLoadSummary summary;
+    // One entry: counted as loaded or as skipped, never dropped silently.
+    auto add_entry = [&](std::optional<std::pair<Addr16, int>> cidr) {
+        if (!cidr) {
+            ++summary.skipped;
+            return;
+        }
+        ranges_.add(cidr->first, cidr->second, summary.label);
+        ++summary.entries;
+    };
     if (is_json) {
         nlohmann::json doc;
         try {
@@ -171,14 +180,8 @@ ListLoadSummary ResearchScannerLists::load_string(std::string_view content, std:
         else
             summary.label = stem_of(name);
         for (const auto& entry : *list) {
-            auto cidr = entry.is_string() ? parse_cidr(entry.get_ref<const std::string&>())
-                                          : std::nullopt;
-            if (!cidr) {
-                ++summary.skipped;
-                continue;
-            }
-            ranges_.add(cidr->first, cidr->second, summary.label);
-            ++summary.entries;
+            add_entry(entry.is_string() ? parse_cidr(entry.get_ref<const std::string&>())
+                                        : std::nullopt);
         }
         return summary;
     }
@@ -190,13 +193,7 @@ ListLoadSummary ResearchScannerLists::load_string(std::string_view content, std:
         body.remove_prefix(eol == std::string_view::npos ? body.size() : eol + 1);
         line = trim(line.substr(0, line.find('#')));
         if (line.empty()) continue;
-        auto cidr = parse_cidr(line);
-        if (!cidr) {
-            ++summary.skipped;
-            continue;
-        }
-        ranges_.add(cidr->first, cidr->second, summary.label);
-        ++summary.entries;
+        add_entry(parse_cidr(line));
     }
     return summary;
 }
