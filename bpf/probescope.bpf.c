@@ -454,7 +454,7 @@ __noinline int ps_udp_probe_kind(struct xdp_md *ctx, __u32 udp_off, __u32 dport)
 		return PS_UDP_CHARGEN;
 	case 53:
 		/* header (12) then QNAME \7version\4bind\0 */
-		if ((void *)(pl + 26) <= end && bytes_eq(pl + 12, "\x07version\x04bind", 13) &&
+		if ((void *)(pl + 26) <= end && bytes_eq(pl + 12, "\x07version\x04" "bind", 13) &&
 		    pl[25] == 0)
 			return PS_UDP_DNS_VERSION;
 		break;

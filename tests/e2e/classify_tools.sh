@@ -33,6 +33,8 @@ in_scan zmap -q -i "$LAB_SCAN_IF" -S $NET.21 -G "$LAB_TGT_MAC" -b "$WORK/empty.c
 	-c 1 "$SWEEP" >/dev/null 2>&1
 in_scan timeout 20 masscan --adapter "$LAB_SCAN_IF" --adapter-ip $NET.22 --router-mac "$LAB_TGT_MAC" \
 	-p 22,80,443 "$SWEEP" --rate 2000 --wait 1 >/dev/null 2>&1
+in_scan timeout 20 masscan --adapter "$LAB_SCAN_IF" --adapter-ip $NET.23 --router-mac "$LAB_TGT_MAC" \
+	-pU:53,U:123,U:161,U:1900,U:11211 "$SWEEP" --rate 2000 --wait 1 >/dev/null 2>&1
 in_scan "$GEN" --iface "$LAB_SCAN_IF" --dst-mac "$LAB_TGT_MAC" --mode mirai --src $NET.25 \
 	--dst $NET.96 --dst-count 32 --dport 23 --count 32 >/dev/null
 in_scan hping3 -q -a $NET.24 -S -F -p 80 -c 4 -i u100000 "$LAB_TGT_IP" >/dev/null 2>&1
@@ -70,6 +72,7 @@ expect_scanner $NET.17 udp vertical none
 expect_scanner $NET.28 syn vertical nmap research:Shodan
 expect_scanner $NET.21 syn horizontal zmap
 expect_scanner $NET.22 syn strobe masscan
+expect_scanner $NET.23 udp strobe none reflector:dns_version_bind
 expect_scanner $NET.25 syn horizontal mirai
 expect_scanner $NET.24 syn_fin repeated unknown
 
