@@ -29,9 +29,11 @@ wait_for() {
 	return 1
 }
 
-# Starts the agent on the target's veth; extra arguments go to `probescope run`.
+# Starts the agent on the target's veth; extra arguments go to `probescope run`, and
+# PROBESCOPE_PRE (an array) to probescope itself, before `run` (e.g. --config FILE).
+PROBESCOPE_PRE=()
 start_agent() {
-	nsenter --net="/run/netns/$LAB_TGT" "$PROBESCOPE" run --iface "$LAB_TGT_IF" \
+	nsenter --net="/run/netns/$LAB_TGT" "$PROBESCOPE" "${PROBESCOPE_PRE[@]}" run --iface "$LAB_TGT_IF" \
 		--pin-root "$WORK/bpffs/probescope" --interval 0.5 --output "$WORK/out.json" "$@" \
 		2>"$WORK/agent.err" &
 	AGENT_PID=$!
