@@ -13,6 +13,7 @@ e2e_cleanup() {
 	[ -n "$AGENT_PID" ] && kill -TERM "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
 	[ -n "$CAPTURE_PID" ] && kill -TERM "$CAPTURE_PID" 2>/dev/null && wait "$CAPTURE_PID" 2>/dev/null
 	lab_down
+	umount "$WORK/bpffs" 2>/dev/null
 	rm -rf "$WORK"
 }
 trap e2e_cleanup EXIT
@@ -32,9 +33,10 @@ wait_for() {
 # Starts the agent on the target's veth; extra arguments go to `probescope run`, and
 # PROBESCOPE_PRE (an array) to probescope itself, before `run` (e.g. --config FILE).
 PROBESCOPE_PRE=()
+AGENT_INTERVAL=0.5
 start_agent() {
 	nsenter --net="/run/netns/$LAB_TGT" "$PROBESCOPE" "${PROBESCOPE_PRE[@]}" run --iface "$LAB_TGT_IF" \
-		--pin-root "$WORK/bpffs/probescope" --interval 0.5 --output "$WORK/out.json" "$@" \
+		--pin-root "$WORK/bpffs/probescope" --interval "$AGENT_INTERVAL" --output "$WORK/out.json" "$@" \
 		2>"$WORK/agent.err" &
 	AGENT_PID=$!
 	wait_for "$WORK/agent.err" 10 "attached to"

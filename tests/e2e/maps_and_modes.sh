@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Generic XDP on request, maps pinned per interface while running, and LRU evictions reported
+# exactly: every inserted source is either drained or counted as evicted.
+. "$(dirname "$0")/common.sh"
+GEN=${3:?usage: $0 PROBESCOPE BPFGEN PROBESCOPE_GEN}
+
+lab_up
+mount_private_bpffs
+PIN_DIR=$WORK/bpffs/probescope/$LAB_TGT_IF
+
+# A map far smaller than one interval's spoofed sources, and a long interval.
+AGENT_INTERVAL=3
+start_agent --mode generic --max-sources 128 --no-rdns
+expect_eq "attached in generic mode as asked" "$(grep -c 'attached to .* (generic XDP)' "$WORK/agent.err")" 1
+expect_eq "generic XDP on the link" "$(in_tgt ip -o link show "$LAB_TGT_IF" | grep -c 'xdpgeneric')" 1
+expect_eq "maps pinned under the interface's directory" "$(ls "$PIN_DIR" | sort | tr '\n' ' ')" "port_stats src_stats totals "
+expect_eq "pins are 0600" "$(stat -c %a "$PIN_DIR/src_stats")" 600
+in_scan "$GEN" --iface "$LAB_SCAN_IF" --dst-mac "$LAB_TGT_MAC" --mode syn-flood --src 240.0.0.0/4 \
+	--dst "$LAB_TGT_IP" --dport 443 --count 2000 --seed 7 >/dev/null
+sleep 4
+stop_agent
+
+inserts=$(json_sum '.type=="stats"' .maps.src_stats.inserts)
+drained=$(json_sum '.type=="stats"' .maps.src_stats.drained)
+evicted=$(jq -s '[.[] | select(.type=="stats")] | last | .maps.src_stats.evictions' "$WORK/out.json")
+syns=$(json_sum '.type=="stats"' .classes.tcp_syn)
+expect_eq "every SYN counted in the totals" "$syns" 2000
+[ "$evicted" -gt 0 ] && echo "ok   evictions reported: $evicted" || { echo "FAIL no evictions reported"; FAILED=1; }
+expect_eq "inserts = drained + evicted" "$inserts" "$((drained + evicted))"
+[ "$drained" -le 128 ] && echo "ok   drained within the map size: $drained" || { echo "FAIL drained $drained > 128"; FAILED=1; }
+expect_eq "pins removed at exit" "$(ls -A "$WORK/bpffs/probescope" 2>/dev/null | wc -l)" 0
+umount_private_bpffs
+exit $FAILED
