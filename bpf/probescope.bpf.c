@@ -11,6 +11,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Tunables, set by the agent before load. */
 const volatile __u32 clock_source = PS_CLOCK_KTIME_COARSE;
 
+/* Count only IP frames toward the dst_prefixes trie (replay --dst: a capture holds replies too). */
+const volatile __u8 filter_dst = 0;
+
 /* Replay clock: user space writes each packet's capture time here (PS_CLOCK_USER). */
 volatile __u64 user_clock_ns;
 
@@ -38,6 +41,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct ps_port_stats);
 } port_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 256);
+	__type(key, struct ps_prefix_key);
+	__type(value, __u8);
+} dst_prefixes SEC(".maps");
 
 /* What the parser learned about one frame; filled only as far as the class needs. */
 struct pkt_info {
@@ -588,8 +599,8 @@ __noinline int ps_track(struct xdp_md *ctx, struct pkt_info *p)
 static __always_inline void finish_parse(struct xdp_md *ctx, struct hdr_cursor *c,
 					 struct pkt_info *p)
 {
-	if (p->cls < PS_SRC_CLASS_COUNT) {
-		p->l4_off = c->l4 - (void *)(long)ctx->data;
+	if (p->cls < PS_SRC_CLASS_COUNT || (filter_dst && c->l3)) {
+		p->l4_off = c->l4 ? c->l4 - (void *)(long)ctx->data : 0;
 		copy_addrs(p, c);
 	}
 }
@@ -643,6 +654,15 @@ int probescope_xdp(struct xdp_md *ctx)
 	else if (proto >= 0)
 		p.cls = PS_CLASS_NON_IP;
 	cls = p.cls;
+	if (filter_dst && proto >= 0 && (proto == ETH_P_IP || proto == ETH_P_IPV6)) {
+		struct ps_prefix_key k = { .prefixlen = 128 };
+
+		__builtin_memcpy(k.addr, p.dst, 16);
+		if (cls != PS_CLASS_MALFORMED && !bpf_map_lookup_elem(&dst_prefixes, &k)) {
+			t->dst_filtered++;
+			return XDP_PASS;
+		}
+	}
 
 	/* Plain ++: the totals slot is per-CPU and XDP runs with softirqs off on this CPU. */
 	t->packets++;

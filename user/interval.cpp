@@ -11,6 +11,7 @@ TotalsSnapshot TotalsSnapshot::from_kernel(const ps_totals& t) {
     for (unsigned i = 0; i < 256; ++i) s.tcp_flags[i] = t.tcp_flags[i];
     s.src_inserts = t.src_inserts;
     s.src_insert_failed = t.src_insert_failed;
+    s.dst_filtered = t.dst_filtered;
     return s;
 }
 
@@ -21,6 +22,7 @@ TotalsSnapshot& TotalsSnapshot::operator+=(const TotalsSnapshot& o) {
     for (unsigned i = 0; i < 256; ++i) tcp_flags[i] += o.tcp_flags[i];
     src_inserts += o.src_inserts;
     src_insert_failed += o.src_insert_failed;
+    dst_filtered += o.dst_filtered;
     return *this;
 }
 
@@ -32,6 +34,7 @@ TotalsSnapshot TotalsSnapshot::operator-(const TotalsSnapshot& o) const {
     for (unsigned i = 0; i < 256; ++i) d.tcp_flags[i] = tcp_flags[i] - o.tcp_flags[i];
     d.src_inserts = src_inserts - o.src_inserts;
     d.src_insert_failed = src_insert_failed - o.src_insert_failed;
+    d.dst_filtered = dst_filtered - o.dst_filtered;
     return d;
 }
 
@@ -42,4 +45,4 @@ static_assert(sizeof(ps_src_key) == 16);
 static_assert(sizeof(ps_probe_facts) == 24);
 static_assert(sizeof(ps_src_stats) % 8 == 0 && sizeof(ps_src_stats) == 680);
 static_assert(sizeof(ps_port_stats) == 8 + PS_HLL_BYTES);
-static_assert(sizeof(ps_totals) == 8 * (2 + PS_CLASS_COUNT + 256 + 2));
+static_assert(sizeof(ps_totals) == 8 * (2 + PS_CLASS_COUNT + 256 + 3));

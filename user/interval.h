@@ -15,6 +15,7 @@ struct TotalsSnapshot {
     std::array<uint64_t, 256> tcp_flags{};
     uint64_t src_inserts = 0;
     uint64_t src_insert_failed = 0;
+    uint64_t dst_filtered = 0;  // replay --dst: frames toward others, not in packets
 
     static TotalsSnapshot from_kernel(const ps_totals& t);
     TotalsSnapshot& operator+=(const TotalsSnapshot& o);

@@ -4,6 +4,7 @@
 
 #include "agent.h"
 #include "cli_options.h"
+#include "replay.h"
 #include "error.h"
 
 #ifndef PROBESCOPE_VERSION
@@ -47,6 +48,28 @@ int main(int argc, char** argv) {
     run->add_flag("--persist", ro.persist,
                   "Leave the program attached and pinned after exit (undo: probescope detach)");
 
+    ReplayOptions rp;
+    auto* rep = app.add_subcommand(
+        "replay", "Analyse captures (pcap, pcapng, .gz, '-' for stdin) through the same XDP program");
+    rep->add_option("files", rp.files, "Captures, read in order")->required();
+    rep->add_option("--dst", rp.dst,
+                    "Count only packets toward this address or CIDR (repeatable); a LAN capture "
+                    "also holds the target's replies");
+    rep->add_option("--interval", rp.interval_s, "Seconds of capture time between drains")
+        ->capture_default_str();
+    rep->add_option("-o,--output", rp.output, "Write JSON lines to FILE (default stdout)");
+    rep->add_flag("--summary", rp.summary,
+                  "Print the tables at the end (top sources, ports, flags, scanners); JSON only "
+                  "with --output");
+    rep->add_flag("--strict", rp.strict, "Stop at the first bad record or file");
+    rep->add_option("--max-sources", rp.max_sources, "Sources tracked per interval")
+        ->capture_default_str();
+    rep->add_option("--top-ports", rp.top_ports, "Port records per interval")->capture_default_str();
+    rep->add_option("--research-list", rp.research_lists, "Known research scanners (repeatable)")
+        ->check(CLI::ExistingFile);
+    rep->add_option("--services", rp.services, "Port names file")->capture_default_str();
+    add_threshold_options(rep, rp.thresholds);
+
     std::string det_iface, det_root = "/sys/fs/bpf/probescope";
     auto* det = app.add_subcommand("detach", "Remove a persisted or crashed probescope from an interface");
     det->add_option("-i,--iface", det_iface, "Interface")->required();
@@ -60,6 +83,7 @@ int main(int argc, char** argv) {
     try {
         if (*run) return run_agent(ro);
         if (*det) return detach_iface(det_iface, det_root);
+        if (*rep) return run_replay(rp);
     } catch (const Error& e) {
         fprintf(stderr, "probescope: error: %s\n", e.what());
         if (!e.hint().empty()) fprintf(stderr, "probescope: hint: %s\n", e.hint().c_str());

@@ -16,6 +16,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include "error.h"
@@ -101,6 +102,7 @@ std::unique_ptr<LoadedProgram> LoadedProgram::load(const LoadConfig& cfg) {
     lp->skel_ = probescope_bpf__open();
     if (!lp->skel_) throw Error(errno_text("cannot open the BPF object", errno));
     lp->skel_->rodata->clock_source = cfg.clock;
+    lp->skel_->rodata->filter_dst = !cfg.dst_prefixes.empty();
     if (int err = bpf_map__set_max_entries(lp->skel_->maps.src_stats, cfg.max_sources))
         throw Error(errno_text("cannot size src_stats", err));
     lp->src_capacity_ = cfg.max_sources;
@@ -129,6 +131,15 @@ std::unique_ptr<LoadedProgram> LoadedProgram::load(const LoadConfig& cfg) {
                         "them with 'probescope detach --iface IFACE'");
         throw Error(errno_text("the kernel rejected the XDP program", err),
                     "the verifier log is above; check the kernel version (5.15+ needed)");
+    }
+    for (const auto& [addr, len] : cfg.dst_prefixes) {
+        ps_prefix_key k{static_cast<__u32>(len), {}};
+        memcpy(k.addr, addr.data(), 16);
+        uint8_t one = 1;
+        if (int err = bpf_map__update_elem(lp->skel_->maps.dst_prefixes, &k, sizeof(k), &one,
+                                           sizeof(one), BPF_ANY))
+            throw Error(errno_text("cannot load the --dst prefixes", err),
+                        "at most 256 prefixes are supported");
     }
     for (const char* name : kMapNames) {
         if (lp->pin_dir_.empty()) break;

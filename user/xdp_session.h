@@ -2,7 +2,10 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <array>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "probescope/abi.h"
 
@@ -16,6 +19,8 @@ struct LoadConfig {
     uint32_t max_sources = 65536;
     ps_clock_source clock = PS_CLOCK_KTIME_COARSE;
     std::string pin_dir;  // empty: do not pin
+    // Count only frames toward these prefixes (v4-mapped address, prefix length 0..128).
+    std::vector<std::pair<std::array<uint8_t, 16>, int>> dst_prefixes;
 };
 
 // Fails with a clear Error unless this process may load BPF and attach XDP.

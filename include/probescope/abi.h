@@ -95,6 +95,13 @@ struct ps_totals {
 	__u64 tcp_flags[256];		/* every TCP packet by its flags byte */
 	__u64 src_inserts;		/* new entries written to src_stats */
 	__u64 src_insert_failed;	/* could not insert (map refused): counted, not lost silently */
+	__u64 dst_filtered;		/* IP frames not toward our prefixes (replay --dst): not in packets */
+};
+
+/* Key of the dst_prefixes LPM trie: prefixlen counts bits of the v4-mapped address. */
+struct ps_prefix_key {
+	__u32 prefixlen;
+	__u8 addr[16];
 };
 
 /*

@@ -13,6 +13,7 @@ SWEEP=$NET.96/27
 cat >"$WORK/research.json" <<JSON
 {"description": "test list", "name": "Shodan", "type": "cidr", "list": ["$NET.28/32"]}
 JSON
+start_capture
 start_agent --no-rdns --research-list "$WORK/research.json"
 nsenter --net="/run/netns/$LAB_TGT" ncat -l -k "$LAB_TGT_IP" 80 -c 'printf "HTTP/1.0 200 OK\r\n\r\nhello\n"' \
 	>/dev/null 2>&1 &
@@ -47,6 +48,7 @@ in_scan "$GEN" --iface "$LAB_SCAN_IF" --dst-mac "$LAB_TGT_MAC" --mode syn-flood 
 sleep 1.5
 kill "$LISTENER_PID"; wait "$LISTENER_PID" 2>/dev/null
 stop_agent || { echo "FAIL agent exit status"; FAILED=1; }
+stop_capture
 umount_private_bpffs
 
 # expect_scanner SRC TECHNIQUE PATTERN TOOL [LABEL]: the first scanner record of SRC.
@@ -91,6 +93,25 @@ expect_eq "no scanner from the spoofed range" \
 	"$(jq -s '[.[] | select(.type=="scanner" and (.src | startswith("24") or startswith("25")))] | length' "$WORK/out.json")" 0
 flood_src=$(jq -s '[.[] | select(.type=="flood" and .phase=="end")] | first | .sources // 0' "$WORK/out.json")
 [ "$flood_src" -ge 2500 ] && echo "ok   flood sources counted: $flood_src" || { echo "FAIL flood sources: $flood_src"; FAILED=1; }
+
+# Replay of the same run's capture (the target's veth, both directions) through the same XDP
+# program: --dst keeps only what came toward the target, and the verdicts must be the live ones.
+"$PROBESCOPE" replay "$WORK/cap.pcap" --dst "$LAB_TGT_IP" --dst "$SWEEP" --interval 0.5 \
+	--research-list "$WORK/research.json" -o "$WORK/replay.json" 2>"$WORK/replay.err" ||
+	{ echo "FAIL replay exit status: $(cat "$WORK/replay.err")"; FAILED=1; }
+verdicts() {
+	jq -sr '[.[] | select(.type=="scanner")] | group_by(.src) | map(last) | .[] |
+		"\(.src) \(.techniques[0]) \(.pattern) \(.tool.name // "none") \(.labels | join(","))"' "$1" | sort
+}
+verdicts "$WORK/out.json" >"$WORK/live.txt"
+verdicts "$WORK/replay.json" >"$WORK/replayed.txt"
+if diff -u "$WORK/live.txt" "$WORK/replayed.txt" >"$WORK/verdicts.diff"; then
+	echo "ok   replay gives the live verdicts for all $(wc -l <"$WORK/live.txt") scanners"
+else
+	echo "FAIL replay verdicts differ from live:"; cat "$WORK/verdicts.diff"; FAILED=1
+fi
+expect_eq "replay: the flood is one flood" \
+	"$(jq -s '[.[] | select(.type=="flood" and .phase=="start")] | length' "$WORK/replay.json")" 1
 
 echo "| source | techniques | pattern | tool | labels | first packet to record |"
 echo "|---|---|---|---|---|---|"

@@ -1,0 +1,124 @@
+// Replay: each capture record is one BPF_PROG_TEST_RUN of the real program, at its capture time.
+#include "replay.h"
+
+#include <bpf/bpf.h>
+
+#include <cerrno>
+#include <cstdio>
+
+#include "capture_reader.h"
+#include "cidr_set.h"
+#include "error.h"
+#include "interval_processor.h"
+#include "json_sink.h"
+#include "map_drain.h"
+#include "summary_tables.h"
+#include "xdp_session.h"
+
+namespace probescope {
+
+int run_replay(const ReplayOptions& o) {
+    if (o.files.empty()) throw Error("no capture given", "probescope replay FILE... ('-' for stdin)");
+    if (!(o.interval_s > 0)) throw Error("--interval must be more than 0 seconds of capture time");
+    validate(o.thresholds);
+    LoadConfig lc{o.max_sources, PS_CLOCK_USER, "", {}};
+    for (const auto& d : o.dst) {
+        auto c = parse_cidr(d);
+        if (!c) throw Error("--dst '" + d + "' is not an address or CIDR", "e.g. --dst 192.0.2.0/24");
+        lc.dst_prefixes.push_back({c->first, c->second});
+    }
+    check_privileges();
+    check_kernel();
+    auto prog = LoadedProgram::load(lc);
+    MapDrain drain(prog->totals_fd(), prog->src_stats_fd(), prog->port_stats_fd(), o.max_sources);
+
+    ResearchScannerLists research;
+    for (const auto& path : o.research_lists) research.load_file(path);
+    PortNames port_names(o.services);
+    std::unique_ptr<JsonSink> sink;
+    if (!o.summary || !o.output.empty()) sink = std::make_unique<JsonSink>(o.output);
+    SummaryTables tables;
+    auto emit = [&](const nlohmann::json& j) {
+        if (sink) sink->write(j);
+        if (o.summary) tables.on_record(j);
+    };
+    ProcessorConfig pc{o.thresholds, o.max_sources, o.top_ports, true};
+    IntervalProcessor labelled(pc, {"replay", Clock::unix_epoch()}, &research, nullptr, &port_names);
+
+    const int64_t step = static_cast<int64_t>(o.interval_s * 1e9);
+    TotalsSnapshot prev;
+    uint64_t seq = 0, drained_total = 0, records = 0, bad_files = 0, backwards = 0, unreadable = 0;
+    int64_t start = 0, last_ts = 0;
+    bool started = false;
+    auto drain_interval = [&](int64_t end_ns) {
+        Interval iv;
+        iv.seq = ++seq;
+        iv.now_ns = static_cast<uint64_t>(end_ns);
+        iv.seconds = o.interval_s;
+        iv.cumulative = drain.read_totals();
+        iv.delta = iv.cumulative - prev;
+        prev = iv.cumulative;
+        drain.drain_sources(iv.sources);
+        drain.read_ports(iv.ports);
+        drained_total += iv.sources.size();
+        iv.src_map = {o.max_sources, iv.sources.size(),
+                      iv.cumulative.src_inserts > drained_total ? iv.cumulative.src_inserts - drained_total : 0};
+        labelled.process(iv, emit);
+    };
+
+    CapturePacket pkt;
+    for (const auto& file : o.files) {
+        std::unique_ptr<CaptureReader> reader;
+        try {
+            reader = CaptureReader::open(file);
+        } catch (const Error& e) {
+            if (o.strict) throw;
+            fprintf(stderr, "probescope: %s\n", e.what());
+            ++bad_files;
+            continue;
+        }
+        for (;;) {
+            auto r = reader->next(pkt);
+            if (r == CaptureReader::Next::End) break;
+            if (r == CaptureReader::Next::Error) {
+                fprintf(stderr, "probescope: %s (the records before it are counted)\n",
+                        reader->error().c_str());
+                if (o.strict) throw Error(reader->error(), "drop --strict to count what can be read");
+                ++bad_files;
+                break;
+            }
+            ++records;
+            int64_t ts = pkt.ts_ns;
+            if (started && ts < last_ts) {
+                ++backwards;  // capture time never runs backwards for the windows
+                ts = last_ts;
+            }
+            if (!started) {
+                start = ts - ts % step;
+                started = true;
+            }
+            if (ts >= start + step) {
+                drain_interval(start + step);
+                start = ts - ts % step;  // skip empty intervals in capture gaps
+            }
+            last_ts = ts;
+            prog->set_user_clock(static_cast<uint64_t>(ts));
+            LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = pkt.frame.data(),
+                        .data_size_in = static_cast<__u32>(pkt.frame.size()), .repeat = 1);
+            if (bpf_prog_test_run_opts(prog->prog_fd(), &run) != 0) ++unreadable;
+        }
+    }
+    if (started) drain_interval(start + step);
+    labelled.finish(static_cast<uint64_t>(last_ts), emit);
+    if (sink) sink->flush();
+    if (o.summary) tables.print(stdout);
+    fprintf(stderr,
+            "probescope: replayed %llu records from %zu file(s); %llu too short for Ethernet, "
+            "%llu with time going backwards (held at the latest time), %llu file(s) ended early\n",
+            static_cast<unsigned long long>(records), o.files.size(),
+            static_cast<unsigned long long>(unreadable), static_cast<unsigned long long>(backwards),
+            static_cast<unsigned long long>(bad_files));
+    return bad_files && o.strict ? 1 : 0;
+}
+
+}  // namespace probescope

@@ -1,0 +1,27 @@
+// `probescope replay FILE...`: captures through the very same XDP program (BPF_PROG_TEST_RUN),
+// with capture time as the program's clock, then the same drain, classifier and records.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "thresholds.h"
+
+namespace probescope {
+
+struct ReplayOptions {
+    std::vector<std::string> files;  // "-" is standard input
+    std::vector<std::string> dst;    // keep only packets toward these addresses or CIDRs
+    double interval_s = 1.0;         // of capture time
+    std::string output;              // JSON lines; empty: stdout (unless --summary)
+    bool summary = false;            // print the seeds' tables at the end
+    bool strict = false;             // stop at the first bad record
+    uint32_t max_sources = 65536;
+    uint32_t top_ports = 1000;
+    Thresholds thresholds;
+    std::vector<std::string> research_lists;
+    std::string services = "/etc/services";
+};
+
+int run_replay(const ReplayOptions& o);
+
+}  // namespace probescope
