@@ -4,6 +4,7 @@ set -euo pipefail
 
 PACKAGES=(
 	build-essential cmake pkg-config clang llvm
+	libclang-rt-14-dev # clang 14's libFuzzer and sanitizer runtimes (only recommended by clang)
 	libbpf-dev bpftool libelf-dev zlib1g-dev
 	libcli11-dev libgtest-dev nlohmann-json3-dev libpcap-dev libncurses-dev
 	iproute2 util-linux nmap hping3 zmap masscan tcpdump ncat jq tmux

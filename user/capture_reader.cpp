@@ -17,7 +17,6 @@ namespace probescope {
 namespace {
 
 constexpr int kDltLinuxSll2 = 276;  // not in every pcap.h
-constexpr size_t kEthLen = 14;
 
 ssize_t gz_read(void* cookie, char* buf, size_t size) {
     int n = gzread(static_cast<gzFile>(cookie), buf, static_cast<unsigned>(size));
@@ -110,7 +109,14 @@ CaptureReader::Next CaptureReader::next(CapturePacket& out) {
         return Next::Error;
     }
     out.record = record_;
-    out.ts_ns = static_cast<int64_t>(h->ts.tv_sec) * 1000000000 + h->ts.tv_usec;  // nano precision
+    // Nano precision; a pcapng timestamp can be any 64-bit value, so check before using it.
+    int64_t ns = 0;
+    if (__builtin_mul_overflow(static_cast<int64_t>(h->ts.tv_sec), int64_t{1000000000}, &ns) ||
+        __builtin_add_overflow(ns, static_cast<int64_t>(h->ts.tv_usec), &ns)) {
+        error_ = name_ + ": record " + std::to_string(record_) + ": timestamp out of range";
+        return Next::Error;
+    }
+    out.ts_ns = ns;
     out.frame.clear();
     const uint8_t* p = data;
     size_t n = h->caplen;

@@ -26,6 +26,9 @@ void add_threshold_options(CLI::App* app, Thresholds& t) {
         ->group(g)->capture_default_str();
     app->add_option("--scanlogd-window", t.scanlogd_window_s, "Seconds for --scanlogd-weight")
         ->group(g)->capture_default_str();
+    app->add_option("--sweep-dsts", t.sweep_dsts,
+                    "Destinations of ICMP echo requests in a window that make a sweep")
+        ->group(g)->capture_default_str();
     app->add_option("--tool-min-share", t.tool_min_share,
                     "Share of TCP probes a tool fingerprint must match")
         ->group(g)->capture_default_str();

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <unordered_set>
 
 #include "addr.h"
 #include "names.h"
@@ -113,6 +114,18 @@ json IntervalProcessor::scanner_end_record(uint64_t now_ns, const SourceState& s
             {"tool", s.verdict && s.verdict->tool ? json(s.verdict->tool->name) : json(nullptr)}};
 }
 
+json IntervalProcessor::flood_end_record(uint64_t now_ns, const Flood& f) const {
+    json j = port_item_json(f.port_item, f.packets);
+    j.update({{"type", "flood"},
+              {"phase", "end"},
+              {"time", rfc3339(ctx_.clock.to_unix_ns(now_ns))},
+              {"interface", ctx_.iface},
+              {"sources", f.sources},
+              {"started", rfc3339(ctx_.clock.to_unix_ns(f.start_ns))},
+              {"duration_s", (f.last_ns - f.start_ns) / 1e9}});
+    return j;
+}
+
 // Randomly spoofed sources send one or two packets each to the port under attack. Counted
 // per interval, they are one flood, reported at its start and its end, never as scanners.
 void IntervalProcessor::detect_floods(const Interval& iv, std::vector<bool>& member,
@@ -166,15 +179,7 @@ void IntervalProcessor::detect_floods(const Interval& iv, std::vector<bool>& mem
             ++it;
             continue;
         }
-        json j = port_item_json(it->port_item, it->packets);
-        j.update({{"type", "flood"},
-                  {"phase", "end"},
-                  {"time", rfc3339(ctx_.clock.to_unix_ns(iv.now_ns))},
-                  {"interface", ctx_.iface},
-                  {"sources", it->sources},
-                  {"started", rfc3339(ctx_.clock.to_unix_ns(it->start_ns))},
-                  {"duration_s", (it->last_ns - it->start_ns) / 1e9}});
-        emit(j);
+        emit(flood_end_record(iv.now_ns, *it));
         it = floods_.erase(it);
     }
 }
@@ -191,11 +196,20 @@ void IntervalProcessor::process(Interval& iv, const Emit& emit) {
     std::vector<bool> flood_member;
     detect_floods(iv, flood_member, emit);
 
-    json backscatter = {{"victims", 0}, {"packets", 0}};
-    std::vector<std::pair<uint64_t, std::string>> victims;
+    // Absorb every sample first: a source drained twice in one interval (the key-walk
+    // fallback under churn) still gets one record, with both samples' counts.
+    std::vector<SourceState*> active;
+    std::unordered_set<const SourceState*> seen;
     for (size_t i = 0; i < iv.sources.size(); ++i) {
         if (flood_member[i]) continue;  // the flood record speaks for them
         SourceState& s = table_.absorb(iv.sources[i], iv.seq);
+        if (seen.insert(&s).second) active.push_back(&s);
+    }
+
+    json backscatter = {{"victims", 0}, {"packets", 0}};
+    std::vector<std::pair<uint64_t, std::string>> victims;
+    for (SourceState* sp : active) {
+        SourceState& s = *sp;
         if (cfg_.source_records) emit(source_record(ctx_, iv, s));
         Verdict v = label(s, classifier_.classify(s));
         bool is_back = std::find(v.labels.begin(), v.labels.end(), "backscatter") != v.labels.end();
@@ -244,6 +258,8 @@ void IntervalProcessor::finish(uint64_t now_ns, const Emit& emit) {
     table_.for_each([&](const SourceState& s) {
         if (s.verdict && s.verdict->scanner) emit(scanner_end_record(now_ns, s));
     });
+    for (const auto& f : floods_) emit(flood_end_record(now_ns, f));
+    floods_.clear();
 }
 
 }  // namespace probescope

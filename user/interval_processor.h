@@ -60,6 +60,7 @@ private:
         uint64_t start_ns, last_ns;
         uint64_t sources = 0, packets = 0;
     };
+    nlohmann::json flood_end_record(uint64_t now_ns, const Flood& f) const;
     std::vector<Flood> floods_;  // open floods
 };
 

@@ -47,7 +47,8 @@ int run_replay(const ReplayOptions& o) {
 
     const int64_t step = static_cast<int64_t>(o.interval_s * 1e9);
     TotalsSnapshot prev;
-    uint64_t seq = 0, drained_total = 0, records = 0, bad_files = 0, backwards = 0, unreadable = 0;
+    uint64_t seq = 0, drained_total = 0, records = 0, bad_files = 0, backwards = 0, unreadable = 0,
+             unopened = 0;
     int64_t start = 0, last_ts = 0;
     bool started = false;
     auto drain_interval = [&](int64_t end_ns) {
@@ -73,17 +74,18 @@ int run_replay(const ReplayOptions& o) {
             reader = CaptureReader::open(file);
         } catch (const Error& e) {
             if (o.strict) throw;
-            fprintf(stderr, "probescope: %s\n", e.what());
-            ++bad_files;
+            fprintf(stderr, "probescope: error: %s\n", e.what());
+            if (!e.hint().empty()) fprintf(stderr, "probescope: hint: %s\n", e.hint().c_str());
+            ++unopened;
             continue;
         }
         for (;;) {
             auto r = reader->next(pkt);
             if (r == CaptureReader::Next::End) break;
             if (r == CaptureReader::Next::Error) {
+                if (o.strict) throw Error(reader->error(), "drop --strict to count what can be read");
                 fprintf(stderr, "probescope: %s (the records before it are counted)\n",
                         reader->error().c_str());
-                if (o.strict) throw Error(reader->error(), "drop --strict to count what can be read");
                 ++bad_files;
                 break;
             }
@@ -114,11 +116,13 @@ int run_replay(const ReplayOptions& o) {
     if (o.summary) tables.print(stdout);
     fprintf(stderr,
             "probescope: replayed %llu records from %zu file(s); %llu too short for Ethernet, "
-            "%llu with time going backwards (held at the latest time), %llu file(s) ended early\n",
+            "%llu with time going backwards (held at the latest time), %llu file(s) ended early, "
+            "%llu unreadable\n",
             static_cast<unsigned long long>(records), o.files.size(),
             static_cast<unsigned long long>(unreadable), static_cast<unsigned long long>(backwards),
-            static_cast<unsigned long long>(bad_files));
-    return bad_files && o.strict ? 1 : 0;
+            static_cast<unsigned long long>(bad_files), static_cast<unsigned long long>(unopened));
+    // A file that could not be read at all fails the run; bad records inside one do not.
+    return unopened ? 1 : 0;
 }
 
 }  // namespace probescope

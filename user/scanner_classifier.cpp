@@ -145,8 +145,13 @@ Verdict ScannerClassifier::classify(const SourceState& s) const {
     if (probes == 0) return v;
 
     bool echo_only = w[PS_CLASS_ICMP_ECHO] == probes;
-    if (dsts.value >= t_.horizontal_dsts) {
-        v.pattern = echo_only ? "sweep" : ports.value >= t_.strobe_ports ? "strobe" : "horizontal";
+    if (echo_only && dsts.value >= t_.sweep_dsts) {
+        v.pattern = "sweep";
+        v.rule = "ICMP echo to distinct destinations >= " + std::to_string(t_.sweep_dsts) +
+                 " in " + std::to_string(static_cast<int>(t_.window_s)) + " s";
+        v.numbers["threshold_dsts"] = t_.sweep_dsts;
+    } else if (!echo_only && dsts.value >= t_.horizontal_dsts) {
+        v.pattern = ports.value >= t_.strobe_ports ? "strobe" : "horizontal";
         v.rule = "distinct destinations >= " + std::to_string(t_.horizontal_dsts) + " in " +
                  std::to_string(static_cast<int>(t_.window_s)) + " s (Zeek, CAIDA)";
         v.numbers["threshold_dsts"] = t_.horizontal_dsts;

@@ -48,6 +48,7 @@ static uint64_t port_weight(uint32_t item) {
 }
 
 static void merge_ports(SourceState& s, const ps_src_stats& k) {
+    uint64_t new_slot_ports = 0;
     for (unsigned i = 0; i < PS_EXACT_PORTS; ++i) {
         uint32_t item = k.port_slots[i];
         if (item == 0) continue;
@@ -58,17 +59,19 @@ static void merge_ports(SourceState& s, const ps_src_stats& k) {
             continue;
         }
         s.weight += port_weight(item);
+        ++new_slot_ports;
         if (s.ports.size() < SourceTable::kExactItems)
             s.ports.push_back({item, k.port_slot_pkts[i]});
         else
             s.ports_exact = false;
     }
     if (k.port_overflow) {
-        // Ports beyond the kernel's slots: weigh what the estimate grew by, at 1 each.
+        // Ports beyond the kernel's slots: weigh what the estimate grew by, at 1 each, less
+        // the slot ports already weighed above (the kernel's HLL holds them too).
         double before = s.port_hll.estimate();
         s.port_hll.merge_packed(k.port_hll);
-        double grown = s.port_hll.estimate() - before;
-        if (grown > 0) s.weight += static_cast<uint64_t>(grown);
+        double grown = s.port_hll.estimate() - before - static_cast<double>(new_slot_ports);
+        if (grown > 0) s.weight += static_cast<uint64_t>(grown + 0.5);
         s.ports_exact = false;
     } else {
         s.port_hll.merge_packed(k.port_hll);

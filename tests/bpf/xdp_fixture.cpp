@@ -29,7 +29,7 @@ uint32_t dst_slot_value(const SrcKey& dst) {
 void XdpProgramTest::SetUp() {
     if (geteuid() != 0) GTEST_SKIP() << "loading XDP programs needs root";
     // A fresh load per test: every counter, source and port starts at zero.
-    program_ = LoadedProgram::load({kMaxSources, PS_CLOCK_USER, ""});
+    program_ = LoadedProgram::load({kMaxSources, PS_CLOCK_USER, "", {}});
     drain_ = std::make_unique<MapDrain>(program_->totals_fd(), program_->src_stats_fd(),
                                         program_->port_stats_fd(), program_->src_capacity());
 }
