@@ -458,6 +458,9 @@ __noinline int ps_udp_probe_kind(struct xdp_md *ctx, __u32 udp_off, __u32 dport)
 	if (udp_off > 0x1000)
 		return PS_UDP_OTHER;
 	pl = data + udp_off + 8;
+	/* Bit 8 of the result: no payload, by the UDP length (frames may carry padding). */
+	if ((void *)pl <= end && pl[-4] == 0 && pl[-3] == 8)
+		return (dport == 19 ? PS_UDP_CHARGEN : PS_UDP_OTHER) | 0x100;
 	if ((void *)(pl + 12) <= end && bytes_eq(pl, "d1:ad2:id20:", 12))
 		return PS_UDP_DHT_KRPC;
 	switch (dport) {
@@ -559,10 +562,19 @@ __noinline int ps_track(struct xdp_md *ctx, struct pkt_info *p)
 		__sync_fetch_and_add(&s->technique[tech], 1);
 	if (cls == PS_CLASS_UDP) {
 		__u32 kind = ps_udp_probe_kind(ctx, p->l4_off, p->dport);
+		__u32 empty = kind >> 8;
 
+		kind &= 0xff;
 		barrier_var(kind); /* clang knows the range; the verifier must see the check */
 		if (kind < PS_UDP_PROBE_COUNT)
 			__sync_fetch_and_add(&s->udp_probe[kind], 1);
+		/* nmap -sU: one source port for the whole scan, no payload for most ports. */
+		if (s->pkts[PS_CLASS_UDP] == 1)
+			s->udp_first_sport = p->sport;
+		if (p->sport == s->udp_first_sport)
+			__sync_fetch_and_add(&s->udp_same_sport, 1);
+		if (empty)
+			__sync_fetch_and_add(&s->udp_empty, 1);
 	}
 
 	if (p->l4proto == PS_IPPROTO_TCP || p->l4proto == PS_IPPROTO_UDP) {

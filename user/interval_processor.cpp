@@ -82,6 +82,8 @@ json IntervalProcessor::scanner_record(const Interval& iv, const SourceState& s,
     json fp = json::object();
     for (unsigned f = 0; f < PS_FP_COUNT; ++f) fp[std::string(fingerprint_name(f))] = s.fp_hits[f];
     j["fingerprint"] = {{"tcp_probes", s.tcp_probes},
+                        {"udp_same_sport", s.udp_same_sport},
+                        {"udp_empty", s.udp_empty},
                         {"hits", fp},
                         {"first_probe",
                          {{"ttl", s.first_probe.ttl},

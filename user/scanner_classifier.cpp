@@ -74,6 +74,19 @@ ToolFingerprints ToolFingerprints::builtin() {
                                   s.tcp_probes) +
                              ", one source port"};
     });
+    // nmap -sU: UDP only, one source port for the whole scan, no payload for most ports (it
+    // sends payloads only to the ports it has a service probe for).
+    f.add([](const SourceState& s, const Thresholds& t) -> std::optional<ToolMatch> {
+        uint64_t udp = s.window[PS_CLASS_UDP];
+        double port = share(s.udp_same_sport, udp), empty = share(s.udp_empty, udp);
+        if (s.tcp_probes > 0 || udp < t.tool_min_probes || port < t.tool_min_share || empty < 0.5)
+            return std::nullopt;
+        char buf[160];
+        snprintf(buf, sizeof(buf), "one source port in %llu of %llu UDP probes, %llu without payload",
+                 static_cast<unsigned long long>(s.udp_same_sport),
+                 static_cast<unsigned long long>(udp), static_cast<unsigned long long>(s.udp_empty));
+        return ToolMatch{"nmap", std::min(port, empty + 0.3), buf};
+    });
     // Unicornscan: seq ^ dst ^ (dport << 16 | sport) constant while seq itself varies.
     f.add([](const SourceState& s, const Thresholds& t) -> std::optional<ToolMatch> {
         double sh = share(s.fp_hits[PS_FP_UNICORN], s.tcp_probes);

@@ -111,6 +111,8 @@ static void reset_window(SourceState& s, uint64_t start) {
     s.technique.fill(0);
     s.udp_probe.fill(0);
     s.fp_hits.fill(0);
+    s.udp_same_sport = 0;
+    s.udp_empty = 0;
     s.tcp_probes = 0;
     s.first_probe = {};
     s.ports.clear();
@@ -173,6 +175,8 @@ SourceState& SourceTable::absorb(const SourceSample& sample, uint64_t interval_s
     }
     for (unsigned t = 0; t < PS_TECH_COUNT; ++t) s.technique[t] += k.technique[t];
     for (unsigned u = 0; u < PS_UDP_PROBE_COUNT; ++u) s.udp_probe[u] += k.udp_probe[u];
+    s.udp_same_sport += k.udp_same_sport;
+    s.udp_empty += k.udp_empty;
     if (k.first_seen_ns && (s.first_seen_ns == 0 || k.first_seen_ns < s.first_seen_ns))
         s.first_seen_ns = k.first_seen_ns;
     s.last_seen_ns = std::max<uint64_t>(s.last_seen_ns, k.last_seen_ns);

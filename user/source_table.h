@@ -42,6 +42,8 @@ struct SourceState {
     std::array<uint64_t, PS_TECH_COUNT> technique{};
     std::array<uint64_t, PS_UDP_PROBE_COUNT> udp_probe{};
     std::array<uint64_t, PS_FP_COUNT> fp_hits{};
+    uint64_t udp_same_sport = 0;  // UDP probes from the first UDP source port of their drain
+    uint64_t udp_empty = 0;       // UDP probes without payload
     uint64_t tcp_probes = 0;
     ps_probe_facts first_probe{};
     ps_probe_facts last_packet{};

@@ -70,7 +70,7 @@ expect_scanner $NET.13 null vertical nmap
 expect_scanner $NET.14 xmas vertical nmap
 expect_scanner $NET.15 maimon vertical nmap
 expect_scanner $NET.16 ack vertical nmap
-expect_scanner $NET.17 udp vertical none
+expect_scanner $NET.17 udp vertical nmap
 expect_scanner $NET.28 syn vertical nmap research:Shodan
 expect_scanner $NET.21 syn horizontal zmap
 expect_scanner $NET.22 syn strobe masscan

@@ -260,6 +260,8 @@ TEST(ProcessorScanner, ScannerRecordFields) {
           {"threshold_ports", 15}}},
         {"fingerprint",
          {{"tcp_probes", 16},
+          {"udp_same_sport", 0},
+          {"udp_empty", 0},
           {"hits",
            {{"zmap", 16},
             {"masscan", 0},
