@@ -87,6 +87,18 @@ ToolFingerprints ToolFingerprints::builtin() {
                  static_cast<unsigned long long>(udp), static_cast<unsigned long long>(s.udp_empty));
         return ToolMatch{"nmap", std::min(port, empty + 0.3), buf};
     });
+    // masscan's UDP probes: TTL 255 and its own IP IDs (not zmap's 54321), one source port, and
+    // a service payload for most ports. Weaker than its TCP fingerprint, hence 0.7 at most.
+    f.add([](const SourceState& s, const Thresholds& t) -> std::optional<ToolMatch> {
+        uint64_t udp = s.window[PS_CLASS_UDP];
+        double port = share(s.udp_same_sport, udp), payload = 1.0 - share(s.udp_empty, udp);
+        const ps_probe_facts& l = s.last_packet;
+        if (s.tcp_probes > 0 || udp < t.tool_min_probes || port < t.tool_min_share ||
+            payload < 0.5 || l.l4proto != 17 || l.ttl != 255 || l.ip_id == 54321)
+            return std::nullopt;
+        return ToolMatch{"masscan", 0.7 * std::min(port, payload),
+                         "UDP: TTL 255, one source port, service payloads"};
+    });
     // Unicornscan: seq ^ dst ^ (dport << 16 | sport) constant while seq itself varies.
     f.add([](const SourceState& s, const Thresholds& t) -> std::optional<ToolMatch> {
         double sh = share(s.fp_hits[PS_FP_UNICORN], s.tcp_probes);

@@ -74,7 +74,7 @@ expect_scanner $NET.17 udp vertical nmap
 expect_scanner $NET.28 syn vertical nmap research:Shodan
 expect_scanner $NET.21 syn horizontal zmap
 expect_scanner $NET.22 syn strobe masscan
-expect_scanner $NET.23 udp strobe none reflector:dns_version_bind
+expect_scanner $NET.23 udp strobe masscan reflector:dns_version_bind
 expect_scanner $NET.25 syn horizontal mirai
 expect_scanner $NET.24 syn_fin repeated unknown
 

@@ -982,3 +982,53 @@ INSTANTIATE_TEST_SUITE_P(Table, VerdictSame, ::testing::ValuesIn(kSameVerdictCas
 
 }  // namespace
 }  // namespace probescope
+
+namespace {
+using namespace probescope;
+
+// UDP-only sources: nmap -sU (one source port, empty payloads) and masscan's UDP probes
+// (TTL 255, its own IP IDs, one source port, service payloads); zmap's IP ID is excluded.
+struct UdpToolCase {
+    const char* test_name;
+    uint64_t probes, same_sport, empty;
+    uint8_t ttl;
+    uint16_t ip_id;
+    const char* tool;  // "" for none
+    double confidence;
+};
+
+class UdpToolFingerprint : public ::testing::TestWithParam<UdpToolCase> {};
+
+TEST_P(UdpToolFingerprint, NamesTheToolFromUdpFacts) {
+    const UdpToolCase& c = GetParam();
+    SourceState s;
+    s.window[PS_CLASS_UDP] = c.probes;
+    s.udp_same_sport = c.same_sport;
+    s.udp_empty = c.empty;
+    s.last_packet.l4proto = 17;
+    s.last_packet.ttl = c.ttl;
+    s.last_packet.ip_id = c.ip_id;
+    auto m = ToolFingerprints::builtin().best(s, Thresholds{});
+    if (std::string(c.tool).empty()) {
+        EXPECT_FALSE(m.has_value());
+    } else {
+        ASSERT_TRUE(m.has_value());
+        EXPECT_EQ(m->name, c.tool);
+        EXPECT_DOUBLE_EQ(m->confidence, c.confidence);
+    }
+}
+
+const UdpToolCase kUdpToolCases[] = {
+    {"NmapOnePortEmptyPayloads", 20, 20, 18, 48, 777, "nmap", 1.0},
+    {"NmapNeedsOneSourcePort", 20, 17, 18, 48, 777, "", 0},
+    {"NmapNeedsMostlyEmpty", 20, 20, 9, 48, 777, "", 0},
+    {"MasscanTtl255Payloads", 10, 10, 1, 255, 4242, "masscan", 0.7 * 0.9},
+    {"ZmapIpIdIsNotMasscan", 10, 10, 1, 255, 54321, "", 0},
+    {"OsTtlIsNotMasscan", 10, 10, 1, 64, 4242, "", 0},
+    {"TooFewProbes", 2, 2, 2, 48, 777, "", 0},
+};
+
+INSTANTIATE_TEST_SUITE_P(Table, UdpToolFingerprint, ::testing::ValuesIn(kUdpToolCases),
+                         [](const auto& info) { return std::string(info.param.test_name); });
+
+}  // namespace
