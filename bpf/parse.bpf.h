@@ -17,8 +17,13 @@
 #define PS_MAX_IPV6_EXT 8
 #define PS_MAX_TCP_OPTS 12
 
-enum { NEXTHDR_HOP = 0, NEXTHDR_ROUTING = 43, NEXTHDR_FRAGMENT = 44, NEXTHDR_AUTH = 51,
-       NEXTHDR_DEST = 60 };
+enum {
+	NEXTHDR_HOP = 0,
+	NEXTHDR_ROUTING = 43,
+	NEXTHDR_FRAGMENT = 44,
+	NEXTHDR_AUTH = 51,
+	NEXTHDR_DEST = 60
+};
 enum { PS_IPPROTO_ICMP = 1, PS_IPPROTO_TCP = 6, PS_IPPROTO_UDP = 17, PS_IPPROTO_ICMPV6 = 58 };
 
 /* The cursor: where the next header starts. Every parser checks it against data_end. */
@@ -36,7 +41,7 @@ static __always_inline int parse_ethhdr(struct hdr_cursor *c)
 	struct vlan_hdr {
 		__be16 tci;
 		__be16 proto;
-	} *vh;
+	} * vh;
 	__u16 proto;
 
 	if ((void *)(eth + 1) > c->end)

@@ -1,10 +1,10 @@
 /* probescope's XDP program: classify every inbound frame and count probes per source and port. */
+#include "parse.bpf.h"
+#include "probescope/abi.h"
+#include "sketch.bpf.h"
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
-#include "probescope/abi.h"
-#include "parse.bpf.h"
-#include "sketch.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -60,7 +60,7 @@ struct pkt_info {
 	__u16 sport;
 	__u16 dport;
 	__u16 ip_id;
-	__u32 l4_off;	/* byte offset of the L4 header in the frame */
+	__u32 l4_off; /* byte offset of the L4 header in the frame */
 	struct ps_src_key src;
 	__u8 dst[16];
 };
@@ -377,7 +377,8 @@ static __always_inline void copy_addrs(struct pkt_info *p, struct hdr_cursor *c)
 }
 
 static __always_inline void count_fingerprints(struct ps_src_stats *s, struct pkt_info *p,
-					       struct ps_probe_facts *f, __u32 dst32, __be32 seq_raw)
+					       struct ps_probe_facts *f, __u32 dst32,
+					       __be32 seq_raw)
 {
 	__u32 n = __sync_fetch_and_add(&s->tcp_probes, 1);
 
@@ -386,8 +387,7 @@ static __always_inline void count_fingerprints(struct ps_src_stats *s, struct pk
 		s->first = *f;
 	if (f->ip_id == 54321 && f->ttl == 255 && f->window == 65535)
 		__sync_fetch_and_add(&s->fp_hits[PS_FP_ZMAP], 1);
-	if (p->is_v4 && f->window == 1024 &&
-	    f->ip_id == ((dst32 ^ f->dport ^ f->seq) & 0xffff))
+	if (p->is_v4 && f->window == 1024 && f->ip_id == ((dst32 ^ f->dport ^ f->seq) & 0xffff))
 		__sync_fetch_and_add(&s->fp_hits[PS_FP_MASSCAN], 1);
 	if (p->is_v4 && seq_raw == bpf_htonl(dst32))
 		__sync_fetch_and_add(&s->fp_hits[PS_FP_MIRAI], 1);
@@ -409,8 +409,9 @@ static __always_inline __u32 technique_of(__u32 cls, __u8 flags)
 
 	switch (cls) {
 	case PS_CLASS_TCP_SYN:
-		return (flags & (PS_TCP_ECE | PS_TCP_CWR)) == (PS_TCP_ECE | PS_TCP_CWR) ? PS_TECH_SYN_ECN
-											: PS_TECH_SYN;
+		return (flags & (PS_TCP_ECE | PS_TCP_CWR)) == (PS_TCP_ECE | PS_TCP_CWR)
+			       ? PS_TECH_SYN_ECN
+			       : PS_TECH_SYN;
 	case PS_CLASS_TCP_ACK_PROBE:
 		return f & PS_TCP_FIN ? PS_TECH_MAIMON : PS_TECH_ACK;
 	case PS_CLASS_UDP:
@@ -468,7 +469,11 @@ __noinline int ps_udp_probe_kind(struct xdp_md *ctx, __u32 udp_off, __u32 dport)
 		return PS_UDP_CHARGEN;
 	case 53:
 		/* header (12) then QNAME \7version\4bind\0 */
-		if ((void *)(pl + 26) <= end && bytes_eq(pl + 12, "\x07version\x04" "bind", 13) &&
+		if ((void *)(pl + 26) <= end &&
+		    bytes_eq(pl + 12,
+			     "\x07version\x04"
+			     "bind",
+			     13) &&
 		    pl[25] == 0)
 			return PS_UDP_DNS_VERSION;
 		break;
@@ -478,13 +483,15 @@ __noinline int ps_udp_probe_kind(struct xdp_md *ctx, __u32 udp_off, __u32 dport)
 			return PS_UDP_NTP_MONLIST;
 		break;
 	case 137:
-		/* header (12), then the encoded name "*" (0x20 'C' 'K' ...), then type NBSTAT (0x21) */
+		/* header (12), then the encoded name "*" (0x20 'C' 'K' ...), then type NBSTAT
+		 * (0x21) */
 		if ((void *)(pl + 48) <= end && pl[12] == 0x20 && pl[13] == 'C' && pl[14] == 'K' &&
 		    pl[46] == 0x00 && pl[47] == 0x21)
 			return PS_UDP_NETBIOS_NBSTAT;
 		break;
 	case 161:
-		/* SEQUENCE, INTEGER version, OCTET STRING "public" (short or one-byte long length) */
+		/* SEQUENCE, INTEGER version, OCTET STRING "public" (short or one-byte long length)
+		 */
 		if ((void *)(pl + 14) <= end && pl[0] == 0x30 &&
 		    ((pl[5] == 0x04 && pl[6] == 6 && bytes_eq(pl + 7, "public", 6)) ||
 		     (pl[6] == 0x04 && pl[7] == 6 && bytes_eq(pl + 8, "public", 6))))
@@ -581,8 +588,8 @@ __noinline int ps_track(struct xdp_md *ctx, struct pkt_info *p)
 		__u32 proto = p->l4proto == PS_IPPROTO_TCP ? PS_PORT_PROTO_TCP : PS_PORT_PROTO_UDP;
 		__u32 idx = proto << 16 | p->dport;
 		/* Backscatter hits our ports too, but they were not probed: no port_stats. */
-		struct ps_port_stats *ps = cls < PS_PROBE_CLASS_COUNT ?
-						   bpf_map_lookup_elem(&port_stats, &idx) : NULL;
+		struct ps_port_stats *ps =
+			cls < PS_PROBE_CLASS_COUNT ? bpf_map_lookup_elem(&port_stats, &idx) : NULL;
 
 		port_item = PS_PORT_SLOT(proto, p->dport);
 		if (ps) {
@@ -623,7 +630,7 @@ static __always_inline void finish_parse(struct xdp_md *ctx, struct hdr_cursor *
  */
 __noinline int ps_parse_ipv4(struct xdp_md *ctx, struct pkt_info *p, __u32 l3_off)
 {
-	struct hdr_cursor c = { .pos = (void *)(long)ctx->data, .end = (void *)(long)ctx->data_end };
+	struct hdr_cursor c = {.pos = (void *)(long)ctx->data, .end = (void *)(long)ctx->data_end};
 
 	if (!p || l3_off > 64)
 		return 0;
@@ -635,7 +642,7 @@ __noinline int ps_parse_ipv4(struct xdp_md *ctx, struct pkt_info *p, __u32 l3_of
 
 __noinline int ps_parse_ipv6(struct xdp_md *ctx, struct pkt_info *p, __u32 l3_off)
 {
-	struct hdr_cursor c = { .pos = (void *)(long)ctx->data, .end = (void *)(long)ctx->data_end };
+	struct hdr_cursor c = {.pos = (void *)(long)ctx->data, .end = (void *)(long)ctx->data_end};
 
 	if (!p || l3_off > 64)
 		return 0;
@@ -648,8 +655,8 @@ __noinline int ps_parse_ipv6(struct xdp_md *ctx, struct pkt_info *p, __u32 l3_of
 SEC("xdp")
 int probescope_xdp(struct xdp_md *ctx)
 {
-	struct hdr_cursor c = { .pos = (void *)(long)ctx->data, .end = (void *)(long)ctx->data_end };
-	struct pkt_info p = { .cls = PS_CLASS_MALFORMED };
+	struct hdr_cursor c = {.pos = (void *)(long)ctx->data, .end = (void *)(long)ctx->data_end};
+	struct pkt_info p = {.cls = PS_CLASS_MALFORMED};
 	__u32 zero = 0, cls, l3_off;
 	struct ps_totals *t;
 	int proto;
@@ -667,7 +674,7 @@ int probescope_xdp(struct xdp_md *ctx)
 		p.cls = PS_CLASS_NON_IP;
 	cls = p.cls;
 	if (filter_dst && proto >= 0 && (proto == ETH_P_IP || proto == ETH_P_IPV6)) {
-		struct ps_prefix_key k = { .prefixlen = 128 };
+		struct ps_prefix_key k = {.prefixlen = 128};
 
 		__builtin_memcpy(k.addr, p.dst, 16);
 		if (cls != PS_CLASS_MALFORMED && !bpf_map_lookup_elem(&dst_prefixes, &k)) {

@@ -2,9 +2,9 @@
 #ifndef PROBESCOPE_SKETCH_BPF_H
 #define PROBESCOPE_SKETCH_BPF_H
 
+#include "probescope/abi.h"
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
-#include "probescope/abi.h"
 
 /* Leading zeros of a 32-bit word; BPF has no clz instruction. */
 static __always_inline __u32 ps_clz32(__u32 x)
@@ -13,11 +13,25 @@ static __always_inline __u32 ps_clz32(__u32 x)
 
 	if (!x)
 		return 32;
-	if (!(x & 0xffff0000u)) { n += 16; x <<= 16; }
-	if (!(x & 0xff000000u)) { n += 8; x <<= 8; }
-	if (!(x & 0xf0000000u)) { n += 4; x <<= 4; }
-	if (!(x & 0xc0000000u)) { n += 2; x <<= 2; }
-	if (!(x & 0x80000000u)) { n += 1; }
+	if (!(x & 0xffff0000u)) {
+		n += 16;
+		x <<= 16;
+	}
+	if (!(x & 0xff000000u)) {
+		n += 8;
+		x <<= 8;
+	}
+	if (!(x & 0xf0000000u)) {
+		n += 4;
+		x <<= 4;
+	}
+	if (!(x & 0xc0000000u)) {
+		n += 2;
+		x <<= 2;
+	}
+	if (!(x & 0x80000000u)) {
+		n += 1;
+	}
 	return n;
 }
 

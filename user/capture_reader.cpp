@@ -61,8 +61,12 @@ std::unique_ptr<CaptureReader> CaptureReader::from_fd(int fd, const std::string&
     r->name_ = name;
     r->linktype_ = pcap_datalink(p);
     switch (r->linktype_) {
-        case DLT_EN10MB: case DLT_LINUX_SLL: case kDltLinuxSll2: case DLT_RAW:
-        case DLT_IPV4: case DLT_IPV6:
+        case DLT_EN10MB:
+        case DLT_LINUX_SLL:
+        case kDltLinuxSll2:
+        case DLT_RAW:
+        case DLT_IPV4:
+        case DLT_IPV6:
             break;
         default: {
             const char* lt = pcap_datalink_val_to_name(r->linktype_);

@@ -25,7 +25,8 @@ public:
     // unsupported link type.
     static std::unique_ptr<CaptureReader> open(const std::string& path);
     // The same from bytes in memory (fuzzing, tests); name is used in messages.
-    static std::unique_ptr<CaptureReader> open_bytes(std::string_view bytes, const std::string& name);
+    static std::unique_ptr<CaptureReader> open_bytes(std::string_view bytes,
+                                                     const std::string& name);
     ~CaptureReader();
     CaptureReader(const CaptureReader&) = delete;
     CaptureReader& operator=(const CaptureReader&) = delete;

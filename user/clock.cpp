@@ -11,9 +11,7 @@ static int64_t read_ns(clockid_t id) {
     return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
-Clock Clock::monotonic() {
-    return Clock(read_ns(CLOCK_REALTIME) - read_ns(CLOCK_MONOTONIC), true);
-}
+Clock Clock::monotonic() { return Clock(read_ns(CLOCK_REALTIME) - read_ns(CLOCK_MONOTONIC), true); }
 
 Clock Clock::unix_epoch() { return Clock(0, false); }
 

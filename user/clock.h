@@ -9,9 +9,11 @@ namespace probescope {
 // Live: the program stamps CLOCK_MONOTONIC(_COARSE) ns; replay: capture time in Unix ns.
 class Clock {
 public:
-    static Clock monotonic();  // offset measured now
+    static Clock monotonic();   // offset measured now
     static Clock unix_epoch();  // stamps already are Unix ns
-    int64_t to_unix_ns(uint64_t stamp_ns) const { return static_cast<int64_t>(stamp_ns) + offset_ns_; }
+    int64_t to_unix_ns(uint64_t stamp_ns) const {
+        return static_cast<int64_t>(stamp_ns) + offset_ns_;
+    }
     uint64_t now_stamp() const;  // the current time on this clock
 
 private:

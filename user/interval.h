@@ -30,8 +30,8 @@ struct SourceSample {
 struct PortSample {
     unsigned proto;  // enum ps_port_proto
     uint16_t port;
-    uint64_t packets;        // in this interval
-    uint64_t total_packets;  // since the program was loaded
+    uint64_t packets;         // in this interval
+    uint64_t total_packets;   // since the program was loaded
     double distinct_sources;  // since the program was loaded (HLL)
 };
 
@@ -43,9 +43,9 @@ struct MapFill {
 
 struct Interval {
     uint64_t seq = 0;
-    uint64_t now_ns = 0;       // probescope clock at the drain
-    double seconds = 0;        // length of the interval
-    TotalsSnapshot delta;      // this interval
+    uint64_t now_ns = 0;        // probescope clock at the drain
+    double seconds = 0;         // length of the interval
+    TotalsSnapshot delta;       // this interval
     TotalsSnapshot cumulative;  // since the program was loaded
     std::vector<SourceSample> sources;
     std::vector<PortSample> ports;  // the busiest ports of the interval (--top-ports)

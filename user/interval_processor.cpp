@@ -16,12 +16,16 @@ using nlohmann::json;
 IntervalProcessor::IntervalProcessor(ProcessorConfig cfg, RecordContext ctx,
                                      const ResearchScannerLists* research, ReverseDns* rdns,
                                      const PortNames* port_names)
-    : cfg_(cfg), ctx_(std::move(ctx)),
+    : cfg_(cfg),
+      ctx_(std::move(ctx)),
       table_(cfg.max_sources, static_cast<uint64_t>(cfg.thresholds.idle_timeout_s * 1e9),
              SourceWindows{static_cast<uint64_t>(cfg.thresholds.window_s * 1e9),
                            static_cast<uint64_t>(cfg.thresholds.repeat_window_s * 1e9),
                            static_cast<uint64_t>(cfg.thresholds.scanlogd_window_s * 1e9)}),
-      classifier_(cfg.thresholds), research_(research), rdns_(rdns), port_names_(port_names) {}
+      classifier_(cfg.thresholds),
+      research_(research),
+      rdns_(rdns),
+      port_names_(port_names) {}
 
 Verdict IntervalProcessor::label(const SourceState& s, Verdict v) const {
     std::optional<std::string> who;
@@ -47,7 +51,9 @@ json IntervalProcessor::ports_json(const std::vector<PortCount>& ports) const {
     return out;
 }
 
-static json distinct_json(const DistinctCount& d) { return {{"value", d.value}, {"exact", d.exact}}; }
+static json distinct_json(const DistinctCount& d) {
+    return {{"value", d.value}, {"exact", d.exact}};
+}
 
 json IntervalProcessor::scanner_record(const Interval& iv, const SourceState& s,
                                        const Verdict& v) const {
@@ -154,16 +160,15 @@ void IntervalProcessor::detect_floods(const Interval& iv, std::vector<bool>& mem
             floods_.push_back({item, iv.now_ns, iv.now_ns});
             open = std::prev(floods_.end());
             json j = port_item_json(item, count.second);
-            j.update({{"type", "flood"},
-                      {"phase", "start"},
-                      {"time", rfc3339(ctx_.clock.to_unix_ns(iv.now_ns))},
-                      {"interface", ctx_.iface},
-                      {"sources", count.first},
-                      {"rule", "sources with <= " +
-                                   std::to_string(cfg_.thresholds.flood_source_pkts) +
-                                   " packets on one port >= " +
-                                   std::to_string(cfg_.thresholds.flood_sources) +
-                                   " in one interval"}});
+            j.update(
+                {{"type", "flood"},
+                 {"phase", "start"},
+                 {"time", rfc3339(ctx_.clock.to_unix_ns(iv.now_ns))},
+                 {"interface", ctx_.iface},
+                 {"sources", count.first},
+                 {"rule", "sources with <= " + std::to_string(cfg_.thresholds.flood_source_pkts) +
+                              " packets on one port >= " +
+                              std::to_string(cfg_.thresholds.flood_sources) + " in one interval"}});
             emit(j);
         }
         open->last_ns = iv.now_ns;
@@ -189,8 +194,9 @@ void IntervalProcessor::detect_floods(const Interval& iv, std::vector<bool>& mem
 void IntervalProcessor::process(Interval& iv, const Emit& emit) {
     iv.ports_active = iv.ports.size();
     if (iv.ports.size() > cfg_.top_ports) {
-        std::partial_sort(iv.ports.begin(), iv.ports.begin() + cfg_.top_ports, iv.ports.end(),
-                          [](const PortSample& a, const PortSample& b) { return a.packets > b.packets; });
+        std::partial_sort(
+            iv.ports.begin(), iv.ports.begin() + cfg_.top_ports, iv.ports.end(),
+            [](const PortSample& a, const PortSample& b) { return a.packets > b.packets; });
         iv.ports.resize(cfg_.top_ports);
     }
     emit(stats_record(ctx_, iv));
@@ -238,8 +244,9 @@ void IntervalProcessor::process(Interval& iv, const Emit& emit) {
                             {"time", rfc3339(ctx_.clock.to_unix_ns(iv.now_ns))},
                             {"interface", ctx_.iface},
                             {"top_victims", top},
-                            {"note", "SYN-ACK, RST and ICMP errors nobody here asked for: "
-                                     "someone spoofs our addresses at these victims"}});
+                            {"note",
+                             "SYN-ACK, RST and ICMP errors nobody here asked for: "
+                             "someone spoofs our addresses at these victims"}});
         emit(backscatter);
     }
     for (const auto& p : iv.ports) {

@@ -20,8 +20,8 @@ namespace probescope {
 struct ProcessorConfig {
     Thresholds thresholds;
     size_t max_sources = 65536;
-    size_t top_ports = 50;          // port records per interval
-    bool source_records = true;     // one source record per active source
+    size_t top_ports = 50;       // port records per interval
+    bool source_records = true;  // one source record per active source
 };
 
 class IntervalProcessor {

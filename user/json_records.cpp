@@ -39,9 +39,9 @@ json stats_record(const RecordContext& ctx, const Interval& iv) {
     j["maps"] = {{"src_stats",
                   {{"capacity", iv.src_map.capacity},
                    {"drained", iv.src_map.drained},
-                   {"fill", iv.src_map.capacity ? static_cast<double>(iv.src_map.drained) /
-                                                      iv.src_map.capacity
-                                                : 0.0},
+                   {"fill", iv.src_map.capacity
+                                ? static_cast<double>(iv.src_map.drained) / iv.src_map.capacity
+                                : 0.0},
                    {"inserts", iv.delta.src_inserts},
                    {"insert_failures", iv.delta.src_insert_failed},
                    {"evictions", iv.src_map.evictions}}}};
@@ -54,7 +54,9 @@ json port_item_json(uint32_t item, uint64_t packets) {
     return j;
 }
 
-static json distinct_json(const DistinctCount& d) { return {{"value", d.value}, {"exact", d.exact}}; }
+static json distinct_json(const DistinctCount& d) {
+    return {{"value", d.value}, {"exact", d.exact}};
+}
 
 json source_record(const RecordContext& ctx, const Interval& iv, const SourceState& s) {
     json j = header(ctx, iv, "source");

@@ -50,9 +50,8 @@ size_t MapDrain::drain_sources(std::vector<SourceSample>& out) {
     for (;;) {
         uint32_t count = kBatch;
         LIBBPF_OPTS(bpf_map_batch_opts, opts);
-        int err = bpf_map_lookup_and_delete_batch(src_fd_, first ? nullptr : &out_batch,
-                                                  &out_batch, keys_.data(), values_.data(),
-                                                  &count, &opts);
+        int err = bpf_map_lookup_and_delete_batch(src_fd_, first ? nullptr : &out_batch, &out_batch,
+                                                  keys_.data(), values_.data(), &count, &opts);
         int e = err ? errno : 0;
         if (err && e != ENOENT) {
             if (first && (e == EINVAL || e == 524 /* ENOTSUPP */ || e == EOPNOTSUPP)) {

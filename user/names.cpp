@@ -7,24 +7,24 @@ namespace probescope {
 namespace {
 
 constexpr std::array<std::string_view, PS_CLASS_COUNT> kClassNames = {
-    "tcp_syn",    "tcp_odd",   "udp",        "icmp_echo",    "tcp_ack_probe", "tcp_synack",
-    "tcp_rst",    "icmp_error", "tcp_other", "icmp_other",   "fragment",
-    "other_ip",   "non_ip",    "malformed",
+    "tcp_syn",    "tcp_odd",  "udp",        "icmp_echo", "tcp_ack_probe",
+    "tcp_synack", "tcp_rst",  "icmp_error", "tcp_other", "icmp_other",
+    "fragment",   "other_ip", "non_ip",     "malformed",
 };
 
 constexpr std::array<std::string_view, 8> kFlagBits = {"FIN", "SYN", "RST", "PSH",
-                                                        "ACK", "URG", "ECE", "CWR"};
+                                                       "ACK", "URG", "ECE", "CWR"};
 
 constexpr std::array<std::string_view, PS_FP_COUNT> kFingerprints = {
     "zmap", "masscan", "mirai", "nmap", "same_seq", "same_sport", "unicorn"};
 
 constexpr std::array<std::string_view, PS_TECH_COUNT> kTechniques = {
-    "syn", "syn_ecn", "null", "fin", "xmas", "maimon", "ack",
-    "syn_fin", "syn_rst", "all_flags", "other_illegal", "udp", "icmp_echo"};
+    "syn",     "syn_ecn", "null",      "fin",           "xmas", "maimon",   "ack",
+    "syn_fin", "syn_rst", "all_flags", "other_illegal", "udp",  "icmp_echo"};
 
 constexpr std::array<std::string_view, PS_UDP_PROBE_COUNT> kUdpProbes = {
-    "other", "dns_version_bind", "ntp_monlist", "ssdp_msearch", "cldap",
-    "memcached", "chargen", "snmp_public", "netbios_nbstat", "dht_krpc"};
+    "other",     "dns_version_bind", "ntp_monlist", "ssdp_msearch",   "cldap",
+    "memcached", "chargen",          "snmp_public", "netbios_nbstat", "dht_krpc"};
 
 constexpr std::array<std::string_view, 5> kOptsShapes = {"none", "mss_only", "stack", "other",
                                                          "malformed"};
@@ -53,10 +53,14 @@ std::string tcp_flags_name(uint8_t flags) {
 
 std::string_view port_proto_name(unsigned proto) {
     switch (proto) {
-        case PS_PORT_PROTO_TCP: return "tcp";
-        case PS_PORT_PROTO_UDP: return "udp";
-        case PS_PORT_SLOT_ICMP: return "icmp";
-        default: return "unknown";
+        case PS_PORT_PROTO_TCP:
+            return "tcp";
+        case PS_PORT_PROTO_UDP:
+            return "udp";
+        case PS_PORT_SLOT_ICMP:
+            return "icmp";
+        default:
+            return "unknown";
     }
 }
 

@@ -18,13 +18,15 @@
 namespace probescope {
 
 int run_replay(const ReplayOptions& o) {
-    if (o.files.empty()) throw Error("no capture given", "probescope replay FILE... ('-' for stdin)");
+    if (o.files.empty())
+        throw Error("no capture given", "probescope replay FILE... ('-' for stdin)");
     if (!(o.interval_s > 0)) throw Error("--interval must be more than 0 seconds of capture time");
     validate(o.thresholds);
     LoadConfig lc{o.max_sources, PS_CLOCK_USER, "", {}};
     for (const auto& d : o.dst) {
         auto c = parse_cidr(d);
-        if (!c) throw Error("--dst '" + d + "' is not an address or CIDR", "e.g. --dst 192.0.2.0/24");
+        if (!c)
+            throw Error("--dst '" + d + "' is not an address or CIDR", "e.g. --dst 192.0.2.0/24");
         lc.dst_prefixes.push_back({c->first, c->second});
     }
     check_privileges();
@@ -43,7 +45,8 @@ int run_replay(const ReplayOptions& o) {
         if (o.summary) tables.on_record(j);
     };
     ProcessorConfig pc{o.thresholds, o.max_sources, o.top_ports, true};
-    IntervalProcessor labelled(pc, {"replay", Clock::unix_epoch()}, &research, nullptr, &port_names);
+    IntervalProcessor labelled(pc, {"replay", Clock::unix_epoch()}, &research, nullptr,
+                               &port_names);
 
     const int64_t step = static_cast<int64_t>(o.interval_s * 1e9);
     TotalsSnapshot prev;
@@ -63,7 +66,9 @@ int run_replay(const ReplayOptions& o) {
         drain.read_ports(iv.ports);
         drained_total += iv.sources.size();
         iv.src_map = {o.max_sources, iv.sources.size(),
-                      iv.cumulative.src_inserts > drained_total ? iv.cumulative.src_inserts - drained_total : 0};
+                      iv.cumulative.src_inserts > drained_total
+                          ? iv.cumulative.src_inserts - drained_total
+                          : 0};
         labelled.process(iv, emit);
     };
 
@@ -83,7 +88,8 @@ int run_replay(const ReplayOptions& o) {
             auto r = reader->next(pkt);
             if (r == CaptureReader::Next::End) break;
             if (r == CaptureReader::Next::Error) {
-                if (o.strict) throw Error(reader->error(), "drop --strict to count what can be read");
+                if (o.strict)
+                    throw Error(reader->error(), "drop --strict to count what can be read");
                 fprintf(stderr, "probescope: %s (the records before it are counted)\n",
                         reader->error().c_str());
                 ++bad_files;

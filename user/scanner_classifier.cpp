@@ -58,10 +58,10 @@ ToolFingerprints ToolFingerprints::builtin() {
         double sh = share(s.fp_hits[PS_FP_MIRAI], s.tcp_probes);
         if (s.tcp_probes < t.tool_min_probes || sh < t.tool_min_share) return std::nullopt;
         bool telnet = only_ports(s, {23, 2323});
-        return ToolMatch{"mirai", telnet ? sh : sh * 0.7,
-                         evidence("seq == destination address", s.fp_hits[PS_FP_MIRAI],
-                                  s.tcp_probes) +
-                             (telnet ? ", ports 23/2323 only" : ", other ports too")};
+        return ToolMatch{
+            "mirai", telnet ? sh : sh * 0.7,
+            evidence("seq == destination address", s.fp_hits[PS_FP_MIRAI], s.tcp_probes) +
+                (telnet ? ", ports 23/2323 only" : ", other ports too")};
     });
     // Nmap's raw scans: window 1024 (MSS 1460 alone on SYN) from one source port and seq.
     f.add([](const SourceState& s, const Thresholds& t) -> std::optional<ToolMatch> {
@@ -69,10 +69,10 @@ ToolFingerprints ToolFingerprints::builtin() {
         double port = share(s.fp_hits[PS_FP_SAME_SPORT], s.tcp_probes);
         if (s.tcp_probes < t.tool_min_probes || sh < t.tool_min_share || port < t.tool_min_share)
             return std::nullopt;
-        return ToolMatch{"nmap", std::min(sh, port),
-                         evidence("window 1024 with nmap's options", s.fp_hits[PS_FP_NMAP],
-                                  s.tcp_probes) +
-                             ", one source port"};
+        return ToolMatch{
+            "nmap", std::min(sh, port),
+            evidence("window 1024 with nmap's options", s.fp_hits[PS_FP_NMAP], s.tcp_probes) +
+                ", one source port"};
     });
     // nmap -sU: UDP only, one source port for the whole scan, no payload for most ports (it
     // sends payloads only to the ports it has a service probe for).
@@ -82,9 +82,10 @@ ToolFingerprints ToolFingerprints::builtin() {
         if (s.tcp_probes > 0 || udp < t.tool_min_probes || port < t.tool_min_share || empty < 0.5)
             return std::nullopt;
         char buf[160];
-        snprintf(buf, sizeof(buf), "one source port in %llu of %llu UDP probes, %llu without payload",
-                 static_cast<unsigned long long>(s.udp_same_sport),
-                 static_cast<unsigned long long>(udp), static_cast<unsigned long long>(s.udp_empty));
+        snprintf(
+            buf, sizeof(buf), "one source port in %llu of %llu UDP probes, %llu without payload",
+            static_cast<unsigned long long>(s.udp_same_sport), static_cast<unsigned long long>(udp),
+            static_cast<unsigned long long>(s.udp_empty));
         return ToolMatch{"nmap", std::min(port, empty + 0.3), buf};
     });
     // masscan's UDP probes: TTL 255 and its own IP IDs (not zmap's 54321), one source port, and
@@ -105,9 +106,9 @@ ToolFingerprints ToolFingerprints::builtin() {
         if (s.tcp_probes < t.tool_min_probes || sh < t.tool_min_share ||
             share(s.fp_hits[PS_FP_SAME_SEQ], s.tcp_probes) >= 0.5)
             return std::nullopt;
-        return ToolMatch{"unicornscan", sh,
-                         evidence("seq ^ dst ^ ports constant", s.fp_hits[PS_FP_UNICORN],
-                                  s.tcp_probes)};
+        return ToolMatch{
+            "unicornscan", sh,
+            evidence("seq ^ dst ^ ports constant", s.fp_hits[PS_FP_UNICORN], s.tcp_probes)};
     });
     return f;
 }
@@ -135,12 +136,13 @@ Verdict ScannerClassifier::classify(const SourceState& s) const {
                       w[PS_CLASS_ICMP_ECHO] + w[PS_CLASS_TCP_ACK_PROBE];
     uint64_t back = w[PS_CLASS_TCP_SYNACK] + w[PS_CLASS_TCP_RST] + w[PS_CLASS_ICMP_ERROR];
     DistinctCount ports = s.distinct_ports(), dsts = s.distinct_dsts();
-    double window_s = s.last_seen_ns > s.window_start_ns
-                          ? (s.last_seen_ns - s.window_start_ns) / 1e9
-                          : 0.0;
+    double window_s =
+        s.last_seen_ns > s.window_start_ns ? (s.last_seen_ns - s.window_start_ns) / 1e9 : 0.0;
     v.techniques = techniques_of(s);
-    v.numbers = {{"distinct_ports", ports.value}, {"distinct_dsts", dsts.value},
-                 {"probes", probes}, {"window_s", window_s}};
+    v.numbers = {{"distinct_ports", ports.value},
+                 {"distinct_dsts", dsts.value},
+                 {"probes", probes},
+                 {"window_s", window_s}};
 
     for (unsigned u = PS_UDP_OTHER + 1; u < PS_UDP_PROBE_COUNT; ++u)
         if (s.udp_probe[u] && u != PS_UDP_DHT_KRPC)
@@ -172,8 +174,8 @@ Verdict ScannerClassifier::classify(const SourceState& s) const {
     bool echo_only = w[PS_CLASS_ICMP_ECHO] == probes;
     if (echo_only && dsts.value >= t_.sweep_dsts) {
         v.pattern = "sweep";
-        v.rule = "ICMP echo to distinct destinations >= " + std::to_string(t_.sweep_dsts) +
-                 " in " + std::to_string(static_cast<int>(t_.window_s)) + " s";
+        v.rule = "ICMP echo to distinct destinations >= " + std::to_string(t_.sweep_dsts) + " in " +
+                 std::to_string(static_cast<int>(t_.window_s)) + " s";
         v.numbers["threshold_dsts"] = t_.sweep_dsts;
     } else if (!echo_only && dsts.value >= t_.horizontal_dsts) {
         v.pattern = ports.value >= t_.strobe_ports ? "strobe" : "horizontal";

@@ -1,4 +1,5 @@
-// Turns a source's history into a verdict: technique, pattern, tool, labels, and the rule's numbers.
+// Turns a source's history into a verdict: technique, pattern, tool, labels, and the rule's
+// numbers.
 #pragma once
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -12,20 +13,21 @@
 namespace probescope {
 
 struct ToolMatch {
-    std::string name;     // "zmap", "masscan", "mirai", "nmap", "unicornscan", "unknown"
-    double confidence;    // 0..1
+    std::string name;      // "zmap", "masscan", "mirai", "nmap", "unicornscan", "unknown"
+    double confidence;     // 0..1
     std::string evidence;  // which header facts matched, with counts
 };
 
 struct Verdict {
     bool scanner = false;
     std::vector<std::string> techniques;  // "syn", "fin", "xmas", "udp", ...
-    std::string pattern;                  // "vertical", "horizontal", "strobe", "sweep", "repeated", ""
+    std::string pattern;  // "vertical", "horizontal", "strobe", "sweep", "repeated", ""
     bool repeated = false;
     std::optional<ToolMatch> tool;
-    std::vector<std::string> labels;  // "backscatter", "reflector:ntp_monlist", "p2p", "research:Shodan"
-    std::string rule;                 // the rule that fired
-    nlohmann::json numbers;           // the rule's numbers: observed values and thresholds
+    std::vector<std::string>
+        labels;              // "backscatter", "reflector:ntp_monlist", "p2p", "research:Shodan"
+    std::string rule;        // the rule that fired
+    nlohmann::json numbers;  // the rule's numbers: observed values and thresholds
 
     // What makes a new scanner record worth writing (numbers change every interval).
     bool same_verdict(const Verdict& o) const;

@@ -33,7 +33,7 @@ struct SourceState {
     uint64_t last_seen_ns = 0;
     std::array<uint64_t, PS_SRC_CLASS_COUNT> total{};     // since first seen
     std::array<uint64_t, PS_SRC_CLASS_COUNT> interval{};  // in the last absorbed drain
-    uint64_t interval_seq = 0;  // drain that last touched this source
+    uint64_t interval_seq = 0;                            // drain that last touched this source
 
     // Everything below is for the current window, a tumbling window per source that
     // starts at its first packet (as Zeek's scan epochs do) and lasts Thresholds::window_s.

@@ -72,9 +72,12 @@ XdpMode parse_mode(const std::string& text) {
 
 const char* mode_name(XdpMode m) {
     switch (m) {
-        case XdpMode::Native: return "native";
-        case XdpMode::Generic: return "generic";
-        default: return "auto";
+        case XdpMode::Native:
+            return "native";
+        case XdpMode::Generic:
+            return "generic";
+        default:
+            return "auto";
     }
 }
 
@@ -190,7 +193,8 @@ static bpf_xdp_query_opts query_xdp(int ifindex) {
 static Error foreign_program(const std::string& iface, uint32_t prog_id) {
     return Error(iface + " already has an XDP program attached (" + prog_desc(prog_id) + ")",
                  "probescope never replaces another program; pass --force to replace it, or "
-                 "'probescope detach --iface " + iface + "' if it is a stale probescope");
+                 "'probescope detach --iface " +
+                     iface + "' if it is a stale probescope");
 }
 
 void ensure_no_xdp_program(const std::string& iface) {
@@ -206,13 +210,13 @@ std::unique_ptr<XdpAttachment> XdpAttachment::attach(int prog_fd, const std::str
     auto q = query_xdp(a->ifindex_);
     if (q.prog_id != 0) {
         if (!force) throw foreign_program(iface, q.prog_id);
-        uint32_t flags = q.attach_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE
-                                                           : XDP_FLAGS_DRV_MODE;
+        uint32_t flags =
+            q.attach_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
         if (int err = bpf_xdp_detach(a->ifindex_, flags, nullptr))
             throw Error(errno_text("cannot replace the XDP program on " + iface, err),
                         "it is held by a bpf_link; stop its owner or run 'probescope detach'");
-        fprintf(stderr, "probescope: warning: replaced the XDP program on %s (%s)\n",
-                iface.c_str(), prog_desc(q.prog_id).c_str());
+        fprintf(stderr, "probescope: warning: replaced the XDP program on %s (%s)\n", iface.c_str(),
+                prog_desc(q.prog_id).c_str());
     }
 
     auto try_attach = [&](uint32_t flags) {

@@ -1,8 +1,8 @@
 // RAII over the XDP program's lifecycle: checks, load (skeleton), pins, attach, detach.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <memory>
-#include <array>
 #include <string>
 #include <utility>
 #include <vector>
@@ -48,7 +48,9 @@ public:
     int src_stats_fd() const;
     int port_stats_fd() const;
     uint32_t src_capacity() const { return src_capacity_; }
-    struct probescope_bpf* skel() { return skel_; }
+    struct probescope_bpf* skel() {
+        return skel_;
+    }
     const std::string& pin_dir() const { return pin_dir_; }
     bool reused_pins() const { return reused_pins_; }
     // Leave the pins in place at destruction (--persist).

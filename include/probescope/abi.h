@@ -12,20 +12,20 @@
  * reach the totals. Order matters: user space indexes arrays with these values.
  */
 enum ps_class {
-	PS_CLASS_TCP_SYN = 0,	 /* SYN without ACK (ECE/CWR allowed): scan or connect */
-	PS_CLASS_TCP_ODD,	 /* flag combination no normal connection sends */
-	PS_CLASS_UDP,		 /* any UDP datagram */
-	PS_CLASS_ICMP_ECHO,	 /* ICMP/ICMPv6 echo request */
-	PS_CLASS_TCP_ACK_PROBE,	 /* bare ACK or FIN+ACK shaped like a scanner's (see docs/json.md) */
-	PS_CLASS_TCP_SYNACK,	 /* SYN+ACK: backscatter when unsolicited */
-	PS_CLASS_TCP_RST,	 /* RST or RST+ACK: backscatter when unsolicited */
-	PS_CLASS_ICMP_ERROR,	 /* unreachable, time exceeded, ...: backscatter */
-	PS_CLASS_TCP_OTHER,	 /* ACK-bearing established traffic: the fast path */
-	PS_CLASS_ICMP_OTHER,	 /* echo reply, neighbour discovery, ... */
-	PS_CLASS_FRAGMENT,	 /* non-first IP fragment: no L4 header to read */
-	PS_CLASS_OTHER_IP,	 /* IP with another L4 protocol (GRE, ESP, SCTP, ...) */
-	PS_CLASS_NON_IP,	 /* ARP, LLDP, ... */
-	PS_CLASS_MALFORMED,	 /* truncated or inconsistent headers */
+	PS_CLASS_TCP_SYN = 0,	/* SYN without ACK (ECE/CWR allowed): scan or connect */
+	PS_CLASS_TCP_ODD,	/* flag combination no normal connection sends */
+	PS_CLASS_UDP,		/* any UDP datagram */
+	PS_CLASS_ICMP_ECHO,	/* ICMP/ICMPv6 echo request */
+	PS_CLASS_TCP_ACK_PROBE, /* bare ACK or FIN+ACK shaped like a scanner's (see docs/json.md) */
+	PS_CLASS_TCP_SYNACK,	/* SYN+ACK: backscatter when unsolicited */
+	PS_CLASS_TCP_RST,	/* RST or RST+ACK: backscatter when unsolicited */
+	PS_CLASS_ICMP_ERROR,	/* unreachable, time exceeded, ...: backscatter */
+	PS_CLASS_TCP_OTHER,	/* ACK-bearing established traffic: the fast path */
+	PS_CLASS_ICMP_OTHER,	/* echo reply, neighbour discovery, ... */
+	PS_CLASS_FRAGMENT,	/* non-first IP fragment: no L4 header to read */
+	PS_CLASS_OTHER_IP,	/* IP with another L4 protocol (GRE, ESP, SCTP, ...) */
+	PS_CLASS_NON_IP,	/* ARP, LLDP, ... */
+	PS_CLASS_MALFORMED,	/* truncated or inconsistent headers */
 	PS_CLASS_COUNT,
 };
 
@@ -36,17 +36,17 @@ enum ps_class {
 
 /* Scan techniques, from the TCP flags of a probe (or its protocol). */
 enum ps_technique {
-	PS_TECH_SYN = 0,	/* SYN */
-	PS_TECH_SYN_ECN,	/* SYN+ECE+CWR: ECN-setup SYN */
-	PS_TECH_NULL,		/* no flags */
-	PS_TECH_FIN,		/* FIN alone */
-	PS_TECH_XMAS,		/* FIN+PSH+URG */
-	PS_TECH_MAIMON,		/* FIN+ACK that opens no flow */
-	PS_TECH_ACK,		/* bare ACK that opens no flow: ACK or window scan */
-	PS_TECH_SYN_FIN,	/* SYN+FIN (with anything but all flags) */
-	PS_TECH_SYN_RST,	/* SYN+RST */
-	PS_TECH_ALL_FLAGS,	/* FIN+SYN+RST+PSH+ACK+URG */
-	PS_TECH_OTHER_ODD,	/* any other illegal combination */
+	PS_TECH_SYN = 0,   /* SYN */
+	PS_TECH_SYN_ECN,   /* SYN+ECE+CWR: ECN-setup SYN */
+	PS_TECH_NULL,	   /* no flags */
+	PS_TECH_FIN,	   /* FIN alone */
+	PS_TECH_XMAS,	   /* FIN+PSH+URG */
+	PS_TECH_MAIMON,	   /* FIN+ACK that opens no flow */
+	PS_TECH_ACK,	   /* bare ACK that opens no flow: ACK or window scan */
+	PS_TECH_SYN_FIN,   /* SYN+FIN (with anything but all flags) */
+	PS_TECH_SYN_RST,   /* SYN+RST */
+	PS_TECH_ALL_FLAGS, /* FIN+SYN+RST+PSH+ACK+URG */
+	PS_TECH_OTHER_ODD, /* any other illegal combination */
 	PS_TECH_UDP,
 	PS_TECH_ICMP_ECHO,
 	PS_TECH_COUNT,
@@ -55,15 +55,15 @@ enum ps_technique {
 /* What a UDP probe asks for, from its destination port and first payload bytes. */
 enum ps_udp_probe {
 	PS_UDP_OTHER = 0,
-	PS_UDP_DNS_VERSION,	/* DNS TXT CH version.bind */
-	PS_UDP_NTP_MONLIST,	/* NTP mode 7 MON_GETLIST: 17 00 03 2a */
-	PS_UDP_SSDP,		/* SSDP M-SEARCH */
-	PS_UDP_CLDAP,		/* CLDAP searchRequest (BER SEQUENCE to 389) */
-	PS_UDP_MEMCACHED,	/* memcached "stats" or "version" after the UDP frame header */
-	PS_UDP_CHARGEN,		/* anything to chargen (19) */
-	PS_UDP_SNMP_PUBLIC,	/* SNMP with community "public" */
-	PS_UDP_NETBIOS_NBSTAT,	/* NetBIOS NBSTAT query for "*" */
-	PS_UDP_DHT_KRPC,	/* BitTorrent DHT KRPC: "d1:ad2:id20:" */
+	PS_UDP_DNS_VERSION,    /* DNS TXT CH version.bind */
+	PS_UDP_NTP_MONLIST,    /* NTP mode 7 MON_GETLIST: 17 00 03 2a */
+	PS_UDP_SSDP,	       /* SSDP M-SEARCH */
+	PS_UDP_CLDAP,	       /* CLDAP searchRequest (BER SEQUENCE to 389) */
+	PS_UDP_MEMCACHED,      /* memcached "stats" or "version" after the UDP frame header */
+	PS_UDP_CHARGEN,	       /* anything to chargen (19) */
+	PS_UDP_SNMP_PUBLIC,    /* SNMP with community "public" */
+	PS_UDP_NETBIOS_NBSTAT, /* NetBIOS NBSTAT query for "*" */
+	PS_UDP_DHT_KRPC,       /* BitTorrent DHT KRPC: "d1:ad2:id20:" */
 	PS_UDP_PROBE_COUNT,
 };
 
@@ -89,13 +89,13 @@ enum ps_port_proto {
 
 /* Global counters: one PERCPU_ARRAY slot, plain ++ under softirq (per-CPU safe). */
 struct ps_totals {
-	__u64 packets;			/* every frame seen: sum of class[] */
-	__u64 bytes;			/* frame bytes, data_end - data */
+	__u64 packets; /* every frame seen: sum of class[] */
+	__u64 bytes;   /* frame bytes, data_end - data */
 	__u64 class_pkts[PS_CLASS_COUNT];
-	__u64 tcp_flags[256];		/* every TCP packet by its flags byte */
-	__u64 src_inserts;		/* new entries written to src_stats */
-	__u64 src_insert_failed;	/* could not insert (map refused): counted, not lost silently */
-	__u64 dst_filtered;		/* IP frames not toward our prefixes (replay --dst): not in packets */
+	__u64 tcp_flags[256];	 /* every TCP packet by its flags byte */
+	__u64 src_inserts;	 /* new entries written to src_stats */
+	__u64 src_insert_failed; /* could not insert (map refused): counted, not lost silently */
+	__u64 dst_filtered; /* IP frames not toward our prefixes (replay --dst): not in packets */
 };
 
 /* Key of the dst_prefixes LPM trie: prefixlen counts bits of the v4-mapped address. */
@@ -119,27 +119,27 @@ struct ps_prefix_key {
 /* Port slot: 0 = empty, else PS_PORT_SLOT(proto, port). */
 #define PS_PORT_SLOT(proto, port) ((1u << 24) | ((__u32)(proto) << 16) | (__u32)(port))
 #define PS_PORT_SLOT_PROTO(slot) (((slot) >> 16) & 0xff)
-#define PS_PORT_SLOT_PORT(slot) ((slot) & 0xffff)
+#define PS_PORT_SLOT_PORT(slot) ((slot)&0xffff)
 /* ICMP echo has no port: it occupies proto slot value 2 with port 0. */
 #define PS_PORT_SLOT_ICMP 2
 
 /* Tool fingerprints the XDP program tests on every TCP probe (see docs/fingerprints.md). */
 enum ps_fingerprint {
-	PS_FP_ZMAP = 0,		/* IP ID 54321, TTL 255, window 65535 */
-	PS_FP_MASSCAN,		/* ip_id == (dst ^ dport ^ seq) & 0xffff, window 1024 */
-	PS_FP_MIRAI,		/* seq == destination IPv4 address */
-	PS_FP_NMAP,		/* window 1024; on SYN, MSS 1460 as the only option; else no options */
-	PS_FP_SAME_SEQ,		/* seq equal to this source's first probe seq */
-	PS_FP_SAME_SPORT,	/* source port equal to this source's first probe's */
-	PS_FP_UNICORN,		/* seq ^ dst ^ (dport << 16 | sport) equal to the first probe's */
+	PS_FP_ZMAP = 0,	  /* IP ID 54321, TTL 255, window 65535 */
+	PS_FP_MASSCAN,	  /* ip_id == (dst ^ dport ^ seq) & 0xffff, window 1024 */
+	PS_FP_MIRAI,	  /* seq == destination IPv4 address */
+	PS_FP_NMAP,	  /* window 1024; on SYN, MSS 1460 as the only option; else no options */
+	PS_FP_SAME_SEQ,	  /* seq equal to this source's first probe seq */
+	PS_FP_SAME_SPORT, /* source port equal to this source's first probe's */
+	PS_FP_UNICORN,	  /* seq ^ dst ^ (dport << 16 | sport) equal to the first probe's */
 	PS_FP_COUNT,
 };
 
 /* Shape of the TCP options on a SYN. */
 enum ps_tcp_opts_shape {
-	PS_OPTS_NONE = 0,	/* no options */
-	PS_OPTS_MSS_ONLY,	/* exactly one option, MSS */
-	PS_OPTS_STACK,		/* MSS plus SACK/timestamps/window scale: an OS stack */
+	PS_OPTS_NONE = 0, /* no options */
+	PS_OPTS_MSS_ONLY, /* exactly one option, MSS */
+	PS_OPTS_STACK,	  /* MSS plus SACK/timestamps/window scale: an OS stack */
 	PS_OPTS_OTHER,
 	PS_OPTS_MALFORMED,
 };
@@ -147,16 +147,16 @@ enum ps_tcp_opts_shape {
 /* Header facts of the first and the last probe of a source, for fingerprinting. */
 struct ps_probe_facts {
 	__u32 seq;
-	__u32 unicorn_key;	/* seq ^ dst32 ^ (dport << 16 | sport) */
+	__u32 unicorn_key; /* seq ^ dst32 ^ (dport << 16 | sport) */
 	__u16 sport;
 	__u16 dport;
 	__u16 window;
 	__u16 ip_id;
 	__u16 mss;
 	__u8 ttl;
-	__u8 opts_shape;	/* enum ps_tcp_opts_shape */
+	__u8 opts_shape; /* enum ps_tcp_opts_shape */
 	__u8 tcp_flags;
-	__u8 l4proto;		/* IPPROTO_* */
+	__u8 l4proto; /* IPPROTO_* */
 	__u8 pad[2];
 };
 
@@ -172,21 +172,21 @@ struct ps_src_key {
  * and a lost race there underestimates by one register at most.
  */
 struct ps_src_stats {
-	__u64 first_seen_ns;		/* probescope clock (see docs/clock.md) */
+	__u64 first_seen_ns; /* probescope clock (see docs/clock.md) */
 	__u64 last_seen_ns;
 	__u32 pkts[PS_SRC_CLASS_COUNT];
-	__u32 fp_hits[PS_FP_COUNT];	/* TCP probes matching each fingerprint */
-	__u32 tcp_probes;		/* TCP SYN + odd probes: the fp_hits denominator */
-	__u32 port_slots[PS_EXACT_PORTS];	/* first distinct (proto, port) probed */
+	__u32 fp_hits[PS_FP_COUNT];	  /* TCP probes matching each fingerprint */
+	__u32 tcp_probes;		  /* TCP SYN + odd probes: the fp_hits denominator */
+	__u32 port_slots[PS_EXACT_PORTS]; /* first distinct (proto, port) probed */
 	__u32 port_slot_pkts[PS_EXACT_PORTS];
-	__u32 dst_slots[PS_EXACT_DSTS];	/* first distinct destinations, 32-bit folded */
-	__u32 technique[PS_TECH_COUNT];	/* probes per technique */
-	__u32 udp_probe[PS_UDP_PROBE_COUNT];	/* UDP probes per payload kind */
-	__u32 udp_same_sport;		/* UDP probes from this source's first UDP source port */
-	__u32 udp_empty;		/* UDP probes with no payload (UDP length 8) */
+	__u32 dst_slots[PS_EXACT_DSTS];	     /* first distinct destinations, 32-bit folded */
+	__u32 technique[PS_TECH_COUNT];	     /* probes per technique */
+	__u32 udp_probe[PS_UDP_PROBE_COUNT]; /* UDP probes per payload kind */
+	__u32 udp_same_sport; /* UDP probes from this source's first UDP source port */
+	__u32 udp_empty;      /* UDP probes with no payload (UDP length 8) */
 	__u16 udp_first_sport;
 	__u8 pad_udp[2];
-	__u8 port_overflow;		/* a distinct port did not fit the slots */
+	__u8 port_overflow; /* a distinct port did not fit the slots */
 	__u8 dst_overflow;
 	__u8 pad[6];
 	struct ps_probe_facts first;
@@ -198,13 +198,13 @@ struct ps_src_stats {
 /* Per (protocol, destination port) probe counters: one ARRAY slot each. */
 struct ps_port_stats {
 	__u64 pkts;
-	__u8 src_hll[PS_HLL_BYTES];	/* distinct sources */
+	__u8 src_hll[PS_HLL_BYTES]; /* distinct sources */
 };
 
 /* Clock sources, chosen at load time through rodata. */
 enum ps_clock_source {
-	PS_CLOCK_KTIME_COARSE = 0,	/* live: bpf_ktime_get_coarse_ns, on probe paths only */
-	PS_CLOCK_USER = 1,		/* replay: the capture time user space writes to .bss */
+	PS_CLOCK_KTIME_COARSE = 0, /* live: bpf_ktime_get_coarse_ns, on probe paths only */
+	PS_CLOCK_USER = 1,	   /* replay: the capture time user space writes to .bss */
 };
 
 /* 32-bit mixer (murmur3 fmix32): the hash every sketch uses. */

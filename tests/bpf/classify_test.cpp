@@ -24,8 +24,8 @@ struct ClassCase {
     Frame frame;
     ps_class cls;
     std::optional<uint8_t> tcp_flags{};  // the tcp_flags[] entry it counts in, if any
-    Family family = Family::None;      // for classes < PS_SRC_CLASS_COUNT
-    uint32_t port_item = 0;            // port slot it claims (class < PS_SRC_CLASS_COUNT)
+    Family family = Family::None;        // for classes < PS_SRC_CLASS_COUNT
+    uint32_t port_item = 0;              // port slot it claims (class < PS_SRC_CLASS_COUNT)
 };
 
 void PrintTo(const ClassCase& c, std::ostream* os) {
@@ -113,8 +113,9 @@ std::vector<ClassCase> other_cases() {
         {"v4_ack_probe_ip_options", "bare ACK behind IPv4 options",
          v4_frame().ip_options({1, 1, 1, 1}).tcp(kScannerPort, 80, ACK), PS_CLASS_TCP_ACK_PROBE,
          ACK, V4, tcp_port(80)},
-        {"v6_ack_probe", "bare ACK, window 1024", v6_frame().tcp(kScannerPort, 80, ACK).window(1024),
-         PS_CLASS_TCP_ACK_PROBE, ACK, V6, tcp_port(80)},
+        {"v6_ack_probe", "bare ACK, window 1024",
+         v6_frame().tcp(kScannerPort, 80, ACK).window(1024), PS_CLASS_TCP_ACK_PROBE, ACK, V6,
+         tcp_port(80)},
         {"v6_fin_ack_probe", "bare FIN+ACK, window 1024",
          v6_frame().tcp(kScannerPort, 80, FIN | ACK).window(1024), PS_CLASS_TCP_ACK_PROBE,
          FIN | ACK, V6, tcp_port(80)},
@@ -137,30 +138,80 @@ std::vector<ClassCase> other_cases() {
          v6_frame().tcp(kScannerPort, 80, ACK).window(1024).payload(1), PS_CLASS_TCP_OTHER, ACK},
 
         // --- UDP and ICMP
-        {"v4_udp", "UDP to 53", v4_frame().udp(kScannerPort, 53).payload(12), PS_CLASS_UDP, {},
-         V4, udp_port(53)},
-        {"v6_udp", "UDP to 53", v6_frame().udp(kScannerPort, 53).payload(12), PS_CLASS_UDP, {},
-         V6, udp_port(53)},
-        {"v4_udp_empty", "UDP header only", v4_frame().udp(kScannerPort, 161), PS_CLASS_UDP, {},
-         V4, udp_port(161)},
-        {"v4_icmp_echo", "echo request, type 8", v4_frame().icmp(8, 0), PS_CLASS_ICMP_ECHO, {}, V4,
+        {"v4_udp",
+         "UDP to 53",
+         v4_frame().udp(kScannerPort, 53).payload(12),
+         PS_CLASS_UDP,
+         {},
+         V4,
+         udp_port(53)},
+        {"v6_udp",
+         "UDP to 53",
+         v6_frame().udp(kScannerPort, 53).payload(12),
+         PS_CLASS_UDP,
+         {},
+         V6,
+         udp_port(53)},
+        {"v4_udp_empty",
+         "UDP header only",
+         v4_frame().udp(kScannerPort, 161),
+         PS_CLASS_UDP,
+         {},
+         V4,
+         udp_port(161)},
+        {"v4_icmp_echo",
+         "echo request, type 8",
+         v4_frame().icmp(8, 0),
+         PS_CLASS_ICMP_ECHO,
+         {},
+         V4,
          kIcmpSlot},
-        {"v6_icmp_echo", "echo request, type 128", v6_frame().icmp6(128, 0), PS_CLASS_ICMP_ECHO,
-         {}, V6, kIcmpSlot},
-        {"v4_icmp_unreachable", "type 3", v4_frame().icmp(3, 3).payload(28), PS_CLASS_ICMP_ERROR,
-         {}, V4, kIcmpSlot},
-        {"v4_icmp_time_exceeded", "type 11", v4_frame().icmp(11, 0).payload(28),
-         PS_CLASS_ICMP_ERROR, {}, V4, kIcmpSlot},
-        {"v6_icmp_unreachable", "type 1", v6_frame().icmp6(1, 4).payload(48), PS_CLASS_ICMP_ERROR,
-         {}, V6, kIcmpSlot},
-        {"v6_icmp_time_exceeded", "type 3", v6_frame().icmp6(3, 0).payload(48),
-         PS_CLASS_ICMP_ERROR, {}, V6, kIcmpSlot},
+        {"v6_icmp_echo",
+         "echo request, type 128",
+         v6_frame().icmp6(128, 0),
+         PS_CLASS_ICMP_ECHO,
+         {},
+         V6,
+         kIcmpSlot},
+        {"v4_icmp_unreachable",
+         "type 3",
+         v4_frame().icmp(3, 3).payload(28),
+         PS_CLASS_ICMP_ERROR,
+         {},
+         V4,
+         kIcmpSlot},
+        {"v4_icmp_time_exceeded",
+         "type 11",
+         v4_frame().icmp(11, 0).payload(28),
+         PS_CLASS_ICMP_ERROR,
+         {},
+         V4,
+         kIcmpSlot},
+        {"v6_icmp_unreachable",
+         "type 1",
+         v6_frame().icmp6(1, 4).payload(48),
+         PS_CLASS_ICMP_ERROR,
+         {},
+         V6,
+         kIcmpSlot},
+        {"v6_icmp_time_exceeded",
+         "type 3",
+         v6_frame().icmp6(3, 0).payload(48),
+         PS_CLASS_ICMP_ERROR,
+         {},
+         V6,
+         kIcmpSlot},
         {"v4_icmp_echo_reply", "type 0", v4_frame().icmp(0, 0), PS_CLASS_ICMP_OTHER},
         {"v6_icmp_echo_reply", "type 129", v6_frame().icmp6(129, 0), PS_CLASS_ICMP_OTHER},
         {"v6_icmp_neighbor_solicit", "NDP type 135", v6_frame().icmp6(135, 0).payload(16),
          PS_CLASS_ICMP_OTHER},
-        {"v4_icmp_exactly_4_bytes", "echo request cut to its 4 fixed bytes",
-         v4_frame().icmp(8, 0).truncate(14 + 20 + 4), PS_CLASS_ICMP_ECHO, {}, V4, kIcmpSlot},
+        {"v4_icmp_exactly_4_bytes",
+         "echo request cut to its 4 fixed bytes",
+         v4_frame().icmp(8, 0).truncate(14 + 20 + 4),
+         PS_CLASS_ICMP_ECHO,
+         {},
+         V4,
+         kIcmpSlot},
 
         // --- other L4, non-IP, fragments
         {"v4_gre", "GRE (47)", v4_frame().protocol(47).payload({0, 0, 0x08, 0x00}),
@@ -179,8 +230,12 @@ std::vector<ClassCase> other_cases() {
          v6_frame().ipv6_fragment(185, false).tcp(kScannerPort, 80, SYN), PS_CLASS_FRAGMENT},
         {"v6_fragment_after_hop_by_hop", "hop-by-hop then a non-first fragment",
          v6_frame().hop_by_hop().ipv6_fragment(1, true).udp(kScannerPort, 53), PS_CLASS_FRAGMENT},
-        {"v4_first_fragment_udp", "MF set, offset 0: L4 is there",
-         v4_frame().fragment(0, true).udp(kScannerPort, 53).payload(64), PS_CLASS_UDP, {}, V4,
+        {"v4_first_fragment_udp",
+         "MF set, offset 0: L4 is there",
+         v4_frame().fragment(0, true).udp(kScannerPort, 53).payload(64),
+         PS_CLASS_UDP,
+         {},
+         V4,
          udp_port(53)},
         {"v4_first_fragment_syn", "MF set, offset 0: L4 is there",
          v4_frame().fragment(0, true).tcp(kScannerPort, 80, SYN), PS_CLASS_TCP_SYN, SYN, V4,
@@ -191,16 +246,32 @@ std::vector<ClassCase> other_cases() {
          PacketBuilder().eth().vlan(100).ipv4(kScanner4, kTarget4).tcp(kScannerPort, 80, SYN),
          PS_CLASS_TCP_SYN, SYN, V4, tcp_port(80)},
         {"v4_qinq", "802.1ad outer, 802.1Q inner",
-         PacketBuilder().eth().vlan(100, 0x88a8).vlan(200).ipv4(kScanner4, kTarget4).tcp(
-             kScannerPort, 80, SYN),
+         PacketBuilder()
+             .eth()
+             .vlan(100, 0x88a8)
+             .vlan(200)
+             .ipv4(kScanner4, kTarget4)
+             .tcp(kScannerPort, 80, SYN),
          PS_CLASS_TCP_SYN, SYN, V4, tcp_port(80)},
-        {"v6_qinq", "802.1ad outer, 802.1Q inner",
-         PacketBuilder().eth().vlan(100, 0x88a8).vlan(200).ipv6(kScanner6, kTarget6).udp(
-             kScannerPort, 53),
-         PS_CLASS_UDP, {}, V6, udp_port(53)},
-        {"v4_vlan_88a8_alone", "a single 802.1ad tag",
+        {"v6_qinq",
+         "802.1ad outer, 802.1Q inner",
+         PacketBuilder()
+             .eth()
+             .vlan(100, 0x88a8)
+             .vlan(200)
+             .ipv6(kScanner6, kTarget6)
+             .udp(kScannerPort, 53),
+         PS_CLASS_UDP,
+         {},
+         V6,
+         udp_port(53)},
+        {"v4_vlan_88a8_alone",
+         "a single 802.1ad tag",
          PacketBuilder().eth().vlan(7, 0x88a8).ipv4(kScanner4, kTarget4).udp(kScannerPort, 123),
-         PS_CLASS_UDP, {}, V4, udp_port(123)},
+         PS_CLASS_UDP,
+         {},
+         V4,
+         udp_port(123)},
         {"vlan_arp", "ARP behind an 802.1Q tag",
          PacketBuilder().eth().vlan(100).ethertype(0x0806).payload(arp_body), PS_CLASS_NON_IP},
 
@@ -211,43 +282,83 @@ std::vector<ClassCase> other_cases() {
         {"v4_ihl_10", "20 bytes of options (record route)",
          v4_frame().ip_options(record_route).tcp(kScannerPort, 80, SYN | FIN), PS_CLASS_TCP_ODD,
          SYN | FIN, V4, tcp_port(80)},
-        {"v4_ihl_15", "40 bytes of options, the maximum",
+        {"v4_ihl_15",
+         "40 bytes of options, the maximum",
          v4_frame().ip_options(std::vector<uint8_t>(40, 1)).udp(kScannerPort, 53),
-         PS_CLASS_UDP, {}, V4, udp_port(53)},
-        {"v4_ihl_15_icmp", "40 bytes of options before ICMP",
-         v4_frame().ip_options(std::vector<uint8_t>(39, 1)).icmp(8, 0), PS_CLASS_ICMP_ECHO, {},
-         V4, kIcmpSlot},
+         PS_CLASS_UDP,
+         {},
+         V4,
+         udp_port(53)},
+        {"v4_ihl_15_icmp",
+         "40 bytes of options before ICMP",
+         v4_frame().ip_options(std::vector<uint8_t>(39, 1)).icmp(8, 0),
+         PS_CLASS_ICMP_ECHO,
+         {},
+         V4,
+         kIcmpSlot},
 
         // --- IPv6 extension chains
         {"v6_hop_dest_routing_tcp", "hop-by-hop, dest-opts, routing, then TCP",
          v6_frame().hop_by_hop().dest_opts(1).routing(2).tcp(kScannerPort, 80, SYN),
          PS_CLASS_TCP_SYN, SYN, V6, tcp_port(80)},
-        {"v6_fragment_offset_0_udp", "fragment header, offset 0, M set, then UDP",
-         v6_frame().ipv6_fragment(0, true).udp(kScannerPort, 53).payload(100), PS_CLASS_UDP, {},
-         V6, udp_port(53)},
+        {"v6_fragment_offset_0_udp",
+         "fragment header, offset 0, M set, then UDP",
+         v6_frame().ipv6_fragment(0, true).udp(kScannerPort, 53).payload(100),
+         PS_CLASS_UDP,
+         {},
+         V6,
+         udp_port(53)},
         {"v6_ah_tcp", "AH (length in 4-byte words) then TCP",
          v6_frame().auth_header().tcp(kScannerPort, 80, SYN), PS_CLASS_TCP_SYN, SYN, V6,
          tcp_port(80)},
-        {"v6_five_ext_icmp6", "hop, routing, fragment 0, AH, dest-opts, then echo request",
+        {"v6_five_ext_icmp6",
+         "hop, routing, fragment 0, AH, dest-opts, then echo request",
          v6_frame().hop_by_hop().routing().ipv6_fragment(0, false).auth_header(5).dest_opts().icmp6(
              128, 0),
-         PS_CLASS_ICMP_ECHO, {}, V6, kIcmpSlot},
+         PS_CLASS_ICMP_ECHO,
+         {},
+         V6,
+         kIcmpSlot},
         {"v6_seven_ext_tcp", "7 extension headers",
-         v6_frame().hop_by_hop().dest_opts().routing().dest_opts().dest_opts().dest_opts()
-             .dest_opts().tcp(kScannerPort, 80, SYN),
+         v6_frame()
+             .hop_by_hop()
+             .dest_opts()
+             .routing()
+             .dest_opts()
+             .dest_opts()
+             .dest_opts()
+             .dest_opts()
+             .tcp(kScannerPort, 80, SYN),
          PS_CLASS_TCP_SYN, SYN, V6, tcp_port(80)},
         {"v6_eight_ext_tcp", "8 extension headers (PS_MAX_IPV6_EXT): still parsed",
-         v6_frame().hop_by_hop().dest_opts().routing().dest_opts().dest_opts().dest_opts()
-             .dest_opts().dest_opts().tcp(kScannerPort, 80, SYN),
+         v6_frame()
+             .hop_by_hop()
+             .dest_opts()
+             .routing()
+             .dest_opts()
+             .dest_opts()
+             .dest_opts()
+             .dest_opts()
+             .dest_opts()
+             .tcp(kScannerPort, 80, SYN),
          PS_CLASS_TCP_SYN, SYN, V6, tcp_port(80)},
         {"v6_nine_ext_tcp", "9 extension headers: longer than any sane chain",
-         v6_frame().hop_by_hop().dest_opts().routing().dest_opts().dest_opts().dest_opts()
-             .dest_opts().dest_opts().dest_opts().tcp(kScannerPort, 80, SYN),
+         v6_frame()
+             .hop_by_hop()
+             .dest_opts()
+             .routing()
+             .dest_opts()
+             .dest_opts()
+             .dest_opts()
+             .dest_opts()
+             .dest_opts()
+             .dest_opts()
+             .tcp(kScannerPort, 80, SYN),
          PS_CLASS_MALFORMED},
 
         // --- malformed: IPv4
-        {"v4_eth_only", "exactly 14 bytes, ethertype IPv4",
-         PacketBuilder().eth().ethertype(0x0800), PS_CLASS_MALFORMED},
+        {"v4_eth_only", "exactly 14 bytes, ethertype IPv4", PacketBuilder().eth().ethertype(0x0800),
+         PS_CLASS_MALFORMED},
         {"v4_header_cut", "IPv4 header cut at 19 bytes",
          v4_frame().tcp(kScannerPort, 80, SYN).truncate(14 + 19), PS_CLASS_MALFORMED},
         {"v4_ihl_4", "ihl 4 (< 5)", v4_frame().ihl(4).tcp(kScannerPort, 80, SYN),
@@ -282,8 +393,8 @@ std::vector<ClassCase> other_cases() {
          PS_CLASS_MALFORMED},
 
         // --- malformed: IPv6
-        {"v6_eth_only", "exactly 14 bytes, ethertype IPv6",
-         PacketBuilder().eth().ethertype(0x86dd), PS_CLASS_MALFORMED},
+        {"v6_eth_only", "exactly 14 bytes, ethertype IPv6", PacketBuilder().eth().ethertype(0x86dd),
+         PS_CLASS_MALFORMED},
         {"v6_header_cut", "IPv6 header cut at 39 bytes",
          v6_frame().tcp(kScannerPort, 80, SYN).truncate(14 + 39), PS_CLASS_MALFORMED},
         {"v6_version_4", "version 4 behind the IPv6 ethertype",
@@ -299,14 +410,12 @@ std::vector<ClassCase> other_cases() {
         {"v6_icmp6_cut", "ICMPv6 cut at 3 bytes", v6_frame().icmp6(128, 0).truncate(14 + 40 + 3),
          PS_CLASS_MALFORMED},
         {"v6_ext_missing", "next header hop-by-hop, frame ends with the IPv6 header",
-         v6_frame().hop_by_hop().tcp(kScannerPort, 80, SYN).truncate(14 + 40),
-         PS_CLASS_MALFORMED},
+         v6_frame().hop_by_hop().tcp(kScannerPort, 80, SYN).truncate(14 + 40), PS_CLASS_MALFORMED},
         {"v6_ext_cut", "hop-by-hop cut at 7 bytes",
          v6_frame().hop_by_hop().tcp(kScannerPort, 80, SYN).truncate(14 + 40 + 7),
          PS_CLASS_MALFORMED},
         {"v6_ext_length_beyond_frame", "16-byte dest-opts with 12 bytes present",
-         v6_frame().dest_opts(1).udp(kScannerPort, 53).truncate(14 + 40 + 12),
-         PS_CLASS_MALFORMED},
+         v6_frame().dest_opts(1).udp(kScannerPort, 53).truncate(14 + 40 + 12), PS_CLASS_MALFORMED},
         {"v6_fragment_header_cut", "fragment header cut at 6 bytes",
          v6_frame().ipv6_fragment(0, true).udp(kScannerPort, 53).truncate(14 + 40 + 6),
          PS_CLASS_MALFORMED},
@@ -322,8 +431,13 @@ std::vector<ClassCase> other_cases() {
          PacketBuilder().eth().vlan(100).ipv4(kScanner4, kTarget4).udp(1, 2).truncate(14 + 2),
          PS_CLASS_MALFORMED},
         {"qinq_inner_tag_cut", "inner tag cut at 2 bytes",
-         PacketBuilder().eth().vlan(1, 0x88a8).vlan(2).ipv4(kScanner4, kTarget4).udp(1, 2).truncate(
-             14 + 4 + 2),
+         PacketBuilder()
+             .eth()
+             .vlan(1, 0x88a8)
+             .vlan(2)
+             .ipv4(kScanner4, kTarget4)
+             .udp(1, 2)
+             .truncate(14 + 4 + 2),
          PS_CLASS_MALFORMED},
         {"vlan_ipv4_missing", "tag says IPv4, nothing follows",
          PacketBuilder().eth().vlan(100).ipv4(kScanner4, kTarget4).udp(1, 2).truncate(14 + 4),

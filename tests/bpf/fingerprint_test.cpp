@@ -9,8 +9,7 @@
 namespace probescope::test {
 namespace {
 
-constexpr uint8_t SYN = PS_TCP_SYN, ACK = PS_TCP_ACK,
-                  XMAS = PS_TCP_FIN | PS_TCP_PSH | PS_TCP_URG;
+constexpr uint8_t SYN = PS_TCP_SYN, ACK = PS_TCP_ACK, XMAS = PS_TCP_FIN | PS_TCP_PSH | PS_TCP_URG;
 constexpr uint16_t kDport = 80;
 
 // The destination as the program folds it: the IPv4 address as a host-order integer,
@@ -29,8 +28,7 @@ uint32_t byteswap32(uint32_t v) {
 
 // The four tool fingerprints a single probe can match; the "same as first" ones are
 // checked separately because a first probe always matches them.
-const ps_fingerprint kToolFingerprints[] = {PS_FP_ZMAP, PS_FP_MASSCAN, PS_FP_MIRAI,
-                                            PS_FP_NMAP};
+const ps_fingerprint kToolFingerprints[] = {PS_FP_ZMAP, PS_FP_MASSCAN, PS_FP_MIRAI, PS_FP_NMAP};
 
 struct FingerprintCase {
     std::string name;
@@ -58,95 +56,203 @@ std::vector<FingerprintCase> fingerprint_cases() {
 
     return {
         // zmap
-        {"zmap", "IP ID 54321, TTL 255, window 65535, no options",
-         v4_frame().ip_id(54321).ttl(255).tcp(kScannerPort, kDport, SYN).window(65535).seq(0x0badf00d),
-         {PS_FP_ZMAP}, PS_OPTS_NONE},
-        {"zmap_xmas", "zmap-shaped odd probe: fingerprinted like a SYN",
+        {"zmap",
+         "IP ID 54321, TTL 255, window 65535, no options",
+         v4_frame()
+             .ip_id(54321)
+             .ttl(255)
+             .tcp(kScannerPort, kDport, SYN)
+             .window(65535)
+             .seq(0x0badf00d),
+         {PS_FP_ZMAP},
+         PS_OPTS_NONE},
+        {"zmap_xmas",
+         "zmap-shaped odd probe: fingerprinted like a SYN",
          v4_frame().ip_id(54321).ttl(255).tcp(kScannerPort, kDport, XMAS).window(65535),
-         {PS_FP_ZMAP}, PS_OPTS_NONE},
-        {"not_zmap_ttl_254", "one hop travelled",
-         v4_frame().ip_id(54321).ttl(254).tcp(kScannerPort, kDport, SYN).window(65535), {},
+         {PS_FP_ZMAP},
          PS_OPTS_NONE},
-        {"not_zmap_id_54320", "IP ID off by one",
-         v4_frame().ip_id(54320).ttl(255).tcp(kScannerPort, kDport, SYN).window(65535), {},
+        {"not_zmap_ttl_254",
+         "one hop travelled",
+         v4_frame().ip_id(54321).ttl(254).tcp(kScannerPort, kDport, SYN).window(65535),
+         {},
          PS_OPTS_NONE},
-        {"not_zmap_window_65534", "window off by one",
-         v4_frame().ip_id(54321).ttl(255).tcp(kScannerPort, kDport, SYN).window(65534), {},
+        {"not_zmap_id_54320",
+         "IP ID off by one",
+         v4_frame().ip_id(54320).ttl(255).tcp(kScannerPort, kDport, SYN).window(65535),
+         {},
+         PS_OPTS_NONE},
+        {"not_zmap_window_65534",
+         "window off by one",
+         v4_frame().ip_id(54321).ttl(255).tcp(kScannerPort, kDport, SYN).window(65534),
+         {},
          PS_OPTS_NONE},
 
         // masscan
-        {"masscan", "window 1024, IP ID = (dst ^ dport ^ seq) & 0xffff",
-         v4_frame().ip_id(masscan_ip_id(kDst4, kDport, masscan_seq)).tcp(kScannerPort, kDport, SYN)
-             .window(1024).seq(masscan_seq),
-         {PS_FP_MASSCAN}, PS_OPTS_NONE},
-        {"not_masscan_window_1025", "the masscan IP ID with window 1025",
-         v4_frame().ip_id(masscan_ip_id(kDst4, kDport, masscan_seq)).tcp(kScannerPort, kDport, SYN)
-             .window(1025).seq(masscan_seq),
-         {}, PS_OPTS_NONE},
-        {"not_masscan_ip_id_off_by_one", "window 1024, IP ID + 1",
-         v4_frame().ip_id(masscan_ip_id(kDst4, kDport, masscan_seq) + 1).tcp(kScannerPort, kDport,
-                                                                             SYN)
-             .window(1024).seq(masscan_seq),
-         {}, PS_OPTS_NONE},
-        {"not_masscan_ipv6", "IPv6 (ID 0) with a seq that makes the formula 0: IPv4 only",
-         v6_frame().tcp(kScannerPort, kDport, SYN).window(1024).seq((kDst6 ^ kDport) & 0xffff), {},
-         PS_OPTS_NONE, 0, true},
+        {"masscan",
+         "window 1024, IP ID = (dst ^ dport ^ seq) & 0xffff",
+         v4_frame()
+             .ip_id(masscan_ip_id(kDst4, kDport, masscan_seq))
+             .tcp(kScannerPort, kDport, SYN)
+             .window(1024)
+             .seq(masscan_seq),
+         {PS_FP_MASSCAN},
+         PS_OPTS_NONE},
+        {"not_masscan_window_1025",
+         "the masscan IP ID with window 1025",
+         v4_frame()
+             .ip_id(masscan_ip_id(kDst4, kDport, masscan_seq))
+             .tcp(kScannerPort, kDport, SYN)
+             .window(1025)
+             .seq(masscan_seq),
+         {},
+         PS_OPTS_NONE},
+        {"not_masscan_ip_id_off_by_one",
+         "window 1024, IP ID + 1",
+         v4_frame()
+             .ip_id(masscan_ip_id(kDst4, kDport, masscan_seq) + 1)
+             .tcp(kScannerPort, kDport, SYN)
+             .window(1024)
+             .seq(masscan_seq),
+         {},
+         PS_OPTS_NONE},
+        {"not_masscan_ipv6",
+         "IPv6 (ID 0) with a seq that makes the formula 0: IPv4 only",
+         v6_frame().tcp(kScannerPort, kDport, SYN).window(1024).seq((kDst6 ^ kDport) & 0xffff),
+         {},
+         PS_OPTS_NONE,
+         0,
+         true},
 
         // Mirai
-        {"mirai", "seq equals the destination address (wire order)",
-         v4_frame().tcp(kScannerPort, 23, SYN).seq(kDst4), {PS_FP_MIRAI}, PS_OPTS_NONE},
-        {"not_mirai_byteswapped", "seq is the address byte-swapped",
-         v4_frame().tcp(kScannerPort, 23, SYN).seq(byteswap32(kDst4)), {}, PS_OPTS_NONE},
-        {"not_mirai_plus_one", "seq is the address + 1",
-         v4_frame().tcp(kScannerPort, 23, SYN).seq(kDst4 + 1), {}, PS_OPTS_NONE},
-        {"not_mirai_ipv6", "IPv6 with seq equal to the folded destination: IPv4 only",
-         v6_frame().tcp(kScannerPort, 23, SYN).seq(kDst6), {}, PS_OPTS_NONE, 0, true},
+        {"mirai",
+         "seq equals the destination address (wire order)",
+         v4_frame().tcp(kScannerPort, 23, SYN).seq(kDst4),
+         {PS_FP_MIRAI},
+         PS_OPTS_NONE},
+        {"not_mirai_byteswapped",
+         "seq is the address byte-swapped",
+         v4_frame().tcp(kScannerPort, 23, SYN).seq(byteswap32(kDst4)),
+         {},
+         PS_OPTS_NONE},
+        {"not_mirai_plus_one",
+         "seq is the address + 1",
+         v4_frame().tcp(kScannerPort, 23, SYN).seq(kDst4 + 1),
+         {},
+         PS_OPTS_NONE},
+        {"not_mirai_ipv6",
+         "IPv6 with seq equal to the folded destination: IPv4 only",
+         v6_frame().tcp(kScannerPort, 23, SYN).seq(kDst6),
+         {},
+         PS_OPTS_NONE,
+         0,
+         true},
 
         // nmap
-        {"nmap_syn", "window 1024, MSS 1460 only", nmap_syn(v4_frame(), 1024, 1460),
-         {PS_FP_NMAP}, PS_OPTS_MSS_ONLY, 1460},
-        {"nmap_syn_ipv6", "window 1024, MSS 1460 only, over IPv6", nmap_syn(v6_frame(), 1024, 1460),
-         {PS_FP_NMAP}, PS_OPTS_MSS_ONLY, 1460, true},
-        {"not_nmap_mss_1400", "window 1024, MSS 1400", nmap_syn(v4_frame(), 1024, 1400), {},
-         PS_OPTS_MSS_ONLY, 1400},
-        {"not_nmap_window_2048", "window 2048, MSS 1460", nmap_syn(v4_frame(), 2048, 1460), {},
-         PS_OPTS_MSS_ONLY, 1460},
-        {"nmap_ack", "bare ACK probe, window 1024, no options",
-         v4_frame().tcp(kScannerPort, kDport, ACK).window(1024), {PS_FP_NMAP}, PS_OPTS_NONE},
-        {"nmap_xmas", "Xmas probe, window 1024, no options",
-         v6_frame().tcp(kScannerPort, kDport, XMAS).window(1024), {PS_FP_NMAP}, PS_OPTS_NONE, 0,
+        {"nmap_syn",
+         "window 1024, MSS 1460 only",
+         nmap_syn(v4_frame(), 1024, 1460),
+         {PS_FP_NMAP},
+         PS_OPTS_MSS_ONLY,
+         1460},
+        {"nmap_syn_ipv6",
+         "window 1024, MSS 1460 only, over IPv6",
+         nmap_syn(v6_frame(), 1024, 1460),
+         {PS_FP_NMAP},
+         PS_OPTS_MSS_ONLY,
+         1460,
          true},
-        {"not_nmap_xmas_with_option", "Xmas probe, window 1024, window scale option",
-         v4_frame().tcp(kScannerPort, kDport, XMAS).window(1024).tcp_options(tcpopt::window_scale(2)),
-         {}, PS_OPTS_OTHER},
-        {"not_nmap_syn_without_mss", "SYN, window 1024, no options",
-         v4_frame().tcp(kScannerPort, kDport, SYN).window(1024), {}, PS_OPTS_NONE},
-        {"not_nmap_second_option", "window 1024, MSS 1460 and window scale",
-         v4_frame().tcp(kScannerPort, kDport, SYN).window(1024).tcp_options(mss_ws), {},
-         PS_OPTS_STACK, 1460},
+        {"not_nmap_mss_1400",
+         "window 1024, MSS 1400",
+         nmap_syn(v4_frame(), 1024, 1400),
+         {},
+         PS_OPTS_MSS_ONLY,
+         1400},
+        {"not_nmap_window_2048",
+         "window 2048, MSS 1460",
+         nmap_syn(v4_frame(), 2048, 1460),
+         {},
+         PS_OPTS_MSS_ONLY,
+         1460},
+        {"nmap_ack",
+         "bare ACK probe, window 1024, no options",
+         v4_frame().tcp(kScannerPort, kDport, ACK).window(1024),
+         {PS_FP_NMAP},
+         PS_OPTS_NONE},
+        {"nmap_xmas",
+         "Xmas probe, window 1024, no options",
+         v6_frame().tcp(kScannerPort, kDport, XMAS).window(1024),
+         {PS_FP_NMAP},
+         PS_OPTS_NONE,
+         0,
+         true},
+        {"not_nmap_xmas_with_option",
+         "Xmas probe, window 1024, window scale option",
+         v4_frame()
+             .tcp(kScannerPort, kDport, XMAS)
+             .window(1024)
+             .tcp_options(tcpopt::window_scale(2)),
+         {},
+         PS_OPTS_OTHER},
+        {"not_nmap_syn_without_mss",
+         "SYN, window 1024, no options",
+         v4_frame().tcp(kScannerPort, kDport, SYN).window(1024),
+         {},
+         PS_OPTS_NONE},
+        {"not_nmap_second_option",
+         "window 1024, MSS 1460 and window scale",
+         v4_frame().tcp(kScannerPort, kDport, SYN).window(1024).tcp_options(mss_ws),
+         {},
+         PS_OPTS_STACK,
+         1460},
 
         // An operating system's own connect(): a stack, and no tool.
-        {"linux_stack", "MSS, SACK-permitted, timestamps, NOP, window scale",
+        {"linux_stack",
+         "MSS, SACK-permitted, timestamps, NOP, window scale",
          v4_frame().tcp(kScannerPort, kDport, SYN).window(64240).tcp_options(tcpopt::linux_syn()),
-         {}, PS_OPTS_STACK, 1460},
-        {"linux_stack_ipv6", "the same over IPv6, MSS 1440",
-         v6_frame().tcp(kScannerPort, kDport, SYN).window(64800).tcp_options(tcpopt::linux_syn(1440)),
-         {}, PS_OPTS_STACK, 1440, true},
-        {"linux_stack_window_1024", "stack options with window 1024: still not nmap",
+         {},
+         PS_OPTS_STACK,
+         1460},
+        {"linux_stack_ipv6",
+         "the same over IPv6, MSS 1440",
+         v6_frame()
+             .tcp(kScannerPort, kDport, SYN)
+             .window(64800)
+             .tcp_options(tcpopt::linux_syn(1440)),
+         {},
+         PS_OPTS_STACK,
+         1440,
+         true},
+        {"linux_stack_window_1024",
+         "stack options with window 1024: still not nmap",
          v4_frame().tcp(kScannerPort, kDport, SYN).window(1024).tcp_options(tcpopt::linux_syn()),
-         {}, PS_OPTS_STACK, 1460},
+         {},
+         PS_OPTS_STACK,
+         1460},
 
         // Option shapes without a tool.
         {"opts_eol_first", "EOL ends the list at once", syn_with_options({0}), {}, PS_OPTS_NONE},
         {"opts_nops_only", "four NOPs", syn_with_options({1, 1, 1, 1}), {}, PS_OPTS_OTHER},
-        {"opts_wscale_only", "window scale alone", syn_with_options(tcpopt::window_scale(7)), {},
+        {"opts_wscale_only",
+         "window scale alone",
+         syn_with_options(tcpopt::window_scale(7)),
+         {},
          PS_OPTS_OTHER},
-        {"opts_mss_then_eol", "MSS, then EOL padding", syn_with_options({2, 4, 0x05, 0xb4, 0}),
-         {}, PS_OPTS_MSS_ONLY, 1460},
-        {"opts_length_below_2", "an option claiming length 1", syn_with_options({2, 1, 0, 0}), {},
+        {"opts_mss_then_eol",
+         "MSS, then EOL padding",
+         syn_with_options({2, 4, 0x05, 0xb4, 0}),
+         {},
+         PS_OPTS_MSS_ONLY,
+         1460},
+        {"opts_length_below_2",
+         "an option claiming length 1",
+         syn_with_options({2, 1, 0, 0}),
+         {},
          PS_OPTS_MALFORMED},
-        {"opts_length_past_data_offset", "MSS claiming 8 bytes in a 4-byte option area",
-         syn_with_options({2, 8, 0x05, 0xb4}), {}, PS_OPTS_MALFORMED},
+        {"opts_length_past_data_offset",
+         "MSS claiming 8 bytes in a 4-byte option area",
+         syn_with_options({2, 8, 0x05, 0xb4}),
+         {},
+         PS_OPTS_MALFORMED},
     };
 }
 
@@ -220,7 +326,8 @@ TEST_F(XdpProgramTest, ProbeFactsRecordTheFirstAndLastProbe) {
 
 TEST_F(XdpProgramTest, SameSeqAndSameSportCountAgainstTheFirstProbe) {
     for (uint16_t dport : {80, 443, 8080})
-        ASSERT_NO_FATAL_FAILURE(send(v4_frame().tcp(kScannerPort, dport, SYN).seq(0x11111111), dport));
+        ASSERT_NO_FATAL_FAILURE(
+            send(v4_frame().tcp(kScannerPort, dport, SYN).seq(0x11111111), dport));
     const ps_src_stats s = drain_sources().at(v4_key(kScanner4));
     EXPECT_EQ(s.tcp_probes, 3u);
     EXPECT_EQ(s.fp_hits[PS_FP_SAME_SEQ], 3u);
@@ -254,7 +361,8 @@ TEST_F(XdpProgramTest, BackscatterIsNeverFingerprinted) {
         send(v4_frame().ip_id(54321).ttl(255).tcp(80, kScannerPort, PS_TCP_RST).window(65535), 2));
     const ps_src_stats s = drain_sources().at(v4_key(kScanner4));
     EXPECT_EQ(s.tcp_probes, 0u);
-    for (unsigned fp = 0; fp < PS_FP_COUNT; ++fp) EXPECT_EQ(s.fp_hits[fp], 0u) << fingerprint_name(fp);
+    for (unsigned fp = 0; fp < PS_FP_COUNT; ++fp)
+        EXPECT_EQ(s.fp_hits[fp], 0u) << fingerprint_name(fp);
     const ps_probe_facts none{};
     EXPECT_EQ(std::memcmp(&s.first, &none, sizeof none), 0);
 }

@@ -31,7 +31,8 @@ std::vector<uint8_t> padded(std::vector<uint8_t> bytes) {
 
 uint16_t ipv4_checksum(const uint8_t* hdr, std::size_t len) {
     uint32_t sum = 0;
-    for (std::size_t i = 0; i + 1 < len; i += 2) sum += static_cast<uint32_t>(hdr[i] << 8 | hdr[i + 1]);
+    for (std::size_t i = 0; i + 1 < len; i += 2)
+        sum += static_cast<uint32_t>(hdr[i] << 8 | hdr[i + 1]);
     while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
     return static_cast<uint16_t>(~sum);
 }
@@ -76,8 +77,8 @@ std::vector<uint8_t> nop() { return {1}; }
 std::vector<uint8_t> window_scale(uint8_t shift) { return {3, 3, shift}; }
 std::vector<uint8_t> linux_syn(uint16_t mss_value) {
     std::vector<uint8_t> o;
-    for (const auto& part : {mss(mss_value), sack_permitted(), timestamps(0x5eed1234, 0), nop(),
-                             window_scale(7)})
+    for (const auto& part :
+         {mss(mss_value), sack_permitted(), timestamps(0x5eed1234, 0), nop(), window_scale(7)})
         append(o, part);
     return o;
 }
@@ -145,7 +146,8 @@ PacketBuilder& PacketBuilder::on_last_ip(const char* setter, OnV4 on_v4, OnV6 on
 }
 
 PacketBuilder& PacketBuilder::ttl(uint8_t ttl) {
-    return on_last_ip("ttl", [&](Ipv4& ip) { ip.ttl = ttl; }, [&](Ipv6& ip) { ip.hop_limit = ttl; });
+    return on_last_ip(
+        "ttl", [&](Ipv4& ip) { ip.ttl = ttl; }, [&](Ipv6& ip) { ip.hop_limit = ttl; });
 }
 
 PacketBuilder& PacketBuilder::ip_version(uint8_t version) {
@@ -242,8 +244,8 @@ PacketBuilder& PacketBuilder::ipv6_fragment(uint16_t offset8, bool more_fragment
 PacketBuilder& PacketBuilder::auth_header(uint8_t icv_words) {
     Frame b(12u + 4u * icv_words, 0);
     b[1] = static_cast<uint8_t>(b.size() / 4 - 2);
-    b[7] = 0x42;   // SPI
-    b[11] = 1;     // sequence number
+    b[7] = 0x42;  // SPI
+    b[11] = 1;    // sequence number
     layers_.emplace_back(Ipv6Ext{51, std::move(b)});
     return *this;
 }
@@ -368,8 +370,7 @@ void PacketBuilder::encode(std::size_t i, std::size_t following, Frame& out) con
     };
     auto next_proto = [&](int override_value) -> uint8_t {
         int v = override_value >= 0 ? override_value : ipproto_of(i + 1);
-        if (v < 0)
-            throw std::logic_error("PacketBuilder: set protocol() before a raw payload");
+        if (v < 0) throw std::logic_error("PacketBuilder: set protocol() before a raw payload");
         return static_cast<uint8_t>(v);
     };
     const std::size_t self = encoded_size(i);

@@ -48,15 +48,15 @@ public:
     PacketBuilder& vlan(uint16_t tci, uint16_t tpid = 0x8100);
 
     PacketBuilder& ipv4(const std::string& src, const std::string& dst);
-    PacketBuilder& ttl(uint8_t ttl);             // IPv4 TTL or IPv6 hop limit
+    PacketBuilder& ttl(uint8_t ttl);  // IPv4 TTL or IPv6 hop limit
     PacketBuilder& ip_id(uint16_t id);
-    PacketBuilder& ihl(uint8_t words);           // override; default 5 + options / 4
-    PacketBuilder& ip_version(uint8_t version);  // override the version nibble (4 or 6)
+    PacketBuilder& ihl(uint8_t words);                      // override; default 5 + options / 4
+    PacketBuilder& ip_version(uint8_t version);             // override the version nibble (4 or 6)
     PacketBuilder& ip_options(std::vector<uint8_t> bytes);  // padded to 4 with EOL
     // offset8 is the fragment offset field itself: the offset in 8-byte units.
     PacketBuilder& fragment(uint16_t offset8, bool more_fragments);
     PacketBuilder& dont_fragment();  // the DF bit every common stack sets on its TCP segments
-    PacketBuilder& protocol(uint8_t proto);      // IPv4 protocol / IPv6 next header
+    PacketBuilder& protocol(uint8_t proto);  // IPv4 protocol / IPv6 next header
     PacketBuilder& tot_len(uint16_t len);
 
     PacketBuilder& ipv6(const std::string& src, const std::string& dst);
@@ -72,7 +72,7 @@ public:
     PacketBuilder& seq(uint32_t seq);
     PacketBuilder& ack_seq(uint32_t ack);
     PacketBuilder& window(uint16_t window);
-    PacketBuilder& data_offset(uint8_t words);   // override; default 5 + options / 4
+    PacketBuilder& data_offset(uint8_t words);               // override; default 5 + options / 4
     PacketBuilder& tcp_options(std::vector<uint8_t> bytes);  // padded to 4 with EOL
 
     PacketBuilder& udp(uint16_t sport, uint16_t dport);
@@ -111,7 +111,7 @@ private:
         int next = -1, payload_len = -1;
     };
     struct Ipv6Ext {
-        uint8_t type;     // 0, 43, 60, 44 or 51
+        uint8_t type;               // 0, 43, 60, 44 or 51
         std::vector<uint8_t> body;  // the whole header; bytes 0 (next) and 1 (len) set here
         int next = -1;
     };

@@ -1,14 +1,16 @@
 // Checks the PacketBuilder's bytes, so that a wrong frame is never mistaken for an XDP bug.
+#include "packet_builder.h"
+
 #include <gtest/gtest.h>
 
 #include <stdexcept>
 
-#include "packet_builder.h"
-
 namespace probescope::test {
 namespace {
 
-uint16_t be16(const Frame& f, std::size_t off) { return static_cast<uint16_t>(f[off] << 8 | f[off + 1]); }
+uint16_t be16(const Frame& f, std::size_t off) {
+    return static_cast<uint16_t>(f[off] << 8 | f[off + 1]);
+}
 uint32_t be32(const Frame& f, std::size_t off) {
     return static_cast<uint32_t>(be16(f, off)) << 16 | be16(f, off + 2);
 }
@@ -33,19 +35,19 @@ TEST(PacketBuilder, Ipv4TcpSynLayout) {
                         .build();
     ASSERT_EQ(f.size(), 14u + 20 + 20);
     EXPECT_EQ(be16(f, 12), 0x0800);
-    EXPECT_EQ(f[14], 0x45);                 // version 4, ihl 5
-    EXPECT_EQ(be16(f, 16), 40);             // tot_len
-    EXPECT_EQ(be16(f, 18), 54321);          // id
-    EXPECT_EQ(be16(f, 20), 0);              // no fragment bits
-    EXPECT_EQ(f[22], 255);                  // ttl
-    EXPECT_EQ(f[23], 6);                    // protocol
+    EXPECT_EQ(f[14], 0x45);         // version 4, ihl 5
+    EXPECT_EQ(be16(f, 16), 40);     // tot_len
+    EXPECT_EQ(be16(f, 18), 54321);  // id
+    EXPECT_EQ(be16(f, 20), 0);      // no fragment bits
+    EXPECT_EQ(f[22], 255);          // ttl
+    EXPECT_EQ(f[23], 6);            // protocol
     EXPECT_EQ(ones_complement_sum(f, 14, 20), 0xffff);
-    EXPECT_EQ(be32(f, 26), 0xc000020au);    // 192.0.2.10
-    EXPECT_EQ(be32(f, 30), 0xc6336407u);    // 198.51.100.7
+    EXPECT_EQ(be32(f, 26), 0xc000020au);  // 192.0.2.10
+    EXPECT_EQ(be32(f, 30), 0xc6336407u);  // 198.51.100.7
     EXPECT_EQ(be16(f, 34), 40000);
     EXPECT_EQ(be16(f, 36), 80);
     EXPECT_EQ(be32(f, 38), 0xdeadbeefu);
-    EXPECT_EQ(f[46], 0x50);                 // data offset 5
+    EXPECT_EQ(f[46], 0x50);  // data offset 5
     EXPECT_EQ(f[47], 0x02);
     EXPECT_EQ(be16(f, 48), 65535);
 }
@@ -80,7 +82,12 @@ TEST(PacketBuilder, Ipv4OptionsFragmentAndOverrides) {
     EXPECT_EQ(o[23], 47);
     EXPECT_EQ(o.size(), 14u + 20 + 4);
 
-    const Frame df = PacketBuilder().eth().ipv4("192.0.2.1", "198.51.100.1").dont_fragment().fragment(0, true).build();
+    const Frame df = PacketBuilder()
+                         .eth()
+                         .ipv4("192.0.2.1", "198.51.100.1")
+                         .dont_fragment()
+                         .fragment(0, true)
+                         .build();
     EXPECT_EQ(be16(df, 20), 0x4000 | 0x2000);
 }
 
@@ -120,16 +127,16 @@ TEST(PacketBuilder, Ipv6ExtensionChainNextHeadersAndLengths) {
                           dst = ah + 24, tcp = dst + 8;
     ASSERT_EQ(f.size(), tcp + 20);
     EXPECT_EQ(be16(f, ip6 + 4), f.size() - hop);  // payload_len
-    EXPECT_EQ(f[ip6 + 6], 0);                      // -> hop-by-hop
+    EXPECT_EQ(f[ip6 + 6], 0);                     // -> hop-by-hop
     EXPECT_EQ(f[hop], 43);
     EXPECT_EQ(f[hop + 1], 0);
     EXPECT_EQ(f[rt], 44);
-    EXPECT_EQ(f[rt + 1], 1);                       // 16 bytes = (1 + 1) * 8
+    EXPECT_EQ(f[rt + 1], 1);  // 16 bytes = (1 + 1) * 8
     EXPECT_EQ(f[frag], 51);
-    EXPECT_EQ(be16(f, frag + 2), 3 << 3 | 1);      // offset 3, M
+    EXPECT_EQ(be16(f, frag + 2), 3 << 3 | 1);  // offset 3, M
     EXPECT_EQ(be32(f, frag + 4), 0xabcdu);
     EXPECT_EQ(f[ah], 60);
-    EXPECT_EQ(f[ah + 1], 4);                       // 24 bytes = (4 + 2) * 4
+    EXPECT_EQ(f[ah + 1], 4);  // 24 bytes = (4 + 2) * 4
     EXPECT_EQ(f[dst], 6);
     EXPECT_EQ(be16(f, tcp + 2), 2);
 }
@@ -145,17 +152,24 @@ TEST(PacketBuilder, TcpOptionsAndDataOffset) {
     ASSERT_EQ(f.size(), tcp + 40);
     EXPECT_EQ(f[tcp + 12], 10 << 4);
     const Frame opts(f.begin() + tcp + 20, f.end());
-    const Frame want = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0x5e, 0xed, 0x12, 0x34, 0, 0, 0, 0,
-                        1, 3, 3, 7};
+    const Frame want = {2,    4,    0x05, 0xb4, 4, 2, 8, 10, 0x5e, 0xed,
+                        0x12, 0x34, 0,    0,    0, 0, 1, 3,  3,    7};
     EXPECT_EQ(opts, want);
     EXPECT_EQ(be16(f, 16), 20 + 40);
 
-    const Frame doff = PacketBuilder().eth().ipv4("192.0.2.1", "198.51.100.1").tcp(1, 2, 0).data_offset(4).build();
+    const Frame doff =
+        PacketBuilder().eth().ipv4("192.0.2.1", "198.51.100.1").tcp(1, 2, 0).data_offset(4).build();
     EXPECT_EQ(doff[tcp + 12], 4 << 4);
 }
 
 TEST(PacketBuilder, TruncateKeepsTheUntruncatedLengths) {
-    const Frame f = PacketBuilder().eth().ipv4("192.0.2.1", "198.51.100.1").udp(1, 2).payload(100).truncate(40).build();
+    const Frame f = PacketBuilder()
+                        .eth()
+                        .ipv4("192.0.2.1", "198.51.100.1")
+                        .udp(1, 2)
+                        .payload(100)
+                        .truncate(40)
+                        .build();
     ASSERT_EQ(f.size(), 40u);
     EXPECT_EQ(be16(f, 16), 20 + 8 + 100);
 }

@@ -52,8 +52,8 @@ struct TechniqueCase {
     std::string name;  // gtest identifier
     std::string what;
     Frame frame;
-    ps_class cls;                        // the per-source class it counts in
-    std::optional<ps_technique> tech;    // none: backscatter
+    ps_class cls;                      // the per-source class it counts in
+    std::optional<ps_technique> tech;  // none: backscatter
     Family family;
 };
 
@@ -127,8 +127,8 @@ std::vector<TechniqueCase> technique_cases() {
         out.push_back({p + "fin_ack_probe", "bare FIN+ACK (Maimon)", fin_ack,
                        PS_CLASS_TCP_ACK_PROBE, PS_TECH_MAIMON, fam});
         out.push_back({p + "udp", "UDP datagram, 16 bytes of payload",
-                       frame_of(fam).udp(kScannerPort, 9999).payload(16), PS_CLASS_UDP,
-                       PS_TECH_UDP, fam});
+                       frame_of(fam).udp(kScannerPort, 9999).payload(16), PS_CLASS_UDP, PS_TECH_UDP,
+                       fam});
         out.push_back({p + "udp_empty", "UDP header only", frame_of(fam).udp(kScannerPort, 9999),
                        PS_CLASS_UDP, PS_TECH_UDP, fam});
     }
@@ -148,8 +148,7 @@ std::vector<TechniqueCase> technique_cases() {
     return out;
 }
 
-class TechniqueTest : public XdpProgramTest,
-                      public ::testing::WithParamInterface<TechniqueCase> {};
+class TechniqueTest : public XdpProgramTest, public ::testing::WithParamInterface<TechniqueCase> {};
 
 TEST_P(TechniqueTest, CountsExactlyOneTechnique) {
     const TechniqueCase& c = GetParam();
@@ -175,10 +174,13 @@ INSTANTIATE_TEST_SUITE_P(Table, TechniqueTest, ::testing::ValuesIn(technique_cas
 
 // Established traffic leaves on the fast path: no source entry, so no technique either.
 TEST_F(XdpProgramTest, EstablishedSegmentsHaveNoTechnique) {
-    ASSERT_NO_FATAL_FAILURE(send(v4_frame().dont_fragment().tcp(kScannerPort, kDport, ACK)
+    ASSERT_NO_FATAL_FAILURE(send(v4_frame()
+                                     .dont_fragment()
+                                     .tcp(kScannerPort, kDport, ACK)
                                      .tcp_options(tcpopt::linux_established()),
                                  1));
-    ASSERT_NO_FATAL_FAILURE(send(v4_frame().dont_fragment().tcp(kScannerPort, kDport, FIN | ACK), 2));
+    ASSERT_NO_FATAL_FAILURE(
+        send(v4_frame().dont_fragment().tcp(kScannerPort, kDport, FIN | ACK), 2));
     ASSERT_NO_FATAL_FAILURE(send(v6_frame().tcp(kScannerPort, kDport, ACK).window(64240), 3));
     expect_only_class(totals(), PS_CLASS_TCP_OTHER, 3);
     EXPECT_TRUE(drain_sources().empty());
@@ -247,15 +249,16 @@ Bytes ntp_client() { return Bytes{0x23, 0x00, 0x06, 0xec} + Bytes(44, 0); }
 
 Bytes ssdp(std::string_view method) {
     return text(method) +
-           text(" * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\n"
-                "MX: 1\r\nST: ssdp:all\r\n\r\n");
+           text(
+               " * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\n"
+               "MX: 1\r\nST: ssdp:all\r\n\r\n");
 }
 
 // LDAPMessage { messageID 1, searchRequest { "", baseObject, neverDerefAliases, 0, 0, FALSE,
 // (objectClass=*), {} } }: the rootDSE query every CLDAP reflector scan sends.
 Bytes cldap_search() {
-    const Bytes search = Bytes{0x04, 0x00, 0x0a, 0x01, 0x00, 0x0a, 0x01, 0x00, 0x02, 0x01, 0x00,
-                               0x02, 0x01, 0x00, 0x01, 0x01, 0x00, 0x87, 0x0b} +
+    const Bytes search = Bytes{0x04, 0x00, 0x0a, 0x01, 0x00, 0x0a, 0x01, 0x00, 0x02, 0x01,
+                               0x00, 0x02, 0x01, 0x00, 0x01, 0x01, 0x00, 0x87, 0x0b} +
                          text("objectClass") + Bytes{0x30, 0x00};
     const Bytes op = Bytes{0x63, uint8_t(search.size())} + search;
     const Bytes msg = Bytes{0x02, 0x01, 0x01} + op;
@@ -270,16 +273,15 @@ Bytes memcached(std::string_view command) {
 // SNMP GetRequest for sysDescr.0. version: 0 for v1, 1 for v2c. long_length: the message
 // length in the one-byte long form (0x81 LL), which BER allows.
 Bytes snmp_get(uint8_t version, std::string_view community, bool long_length = false) {
-    const Bytes varbind = Bytes{0x06, 0x08, 0x2b, 0x06, 0x01, 0x02, 0x01, 0x01, 0x01, 0x00,
-                                0x05, 0x00};
-    const Bytes varbinds = Bytes{0x30, uint8_t(varbind.size() + 2), 0x30, uint8_t(varbind.size())} +
-                           varbind;
-    const Bytes pdu_body = Bytes{0x02, 0x04, 0x12, 0x34, 0x56, 0x78, 0x02, 0x01, 0x00, 0x02, 0x01,
-                                 0x00} +
-                           varbinds;
+    const Bytes varbind =
+        Bytes{0x06, 0x08, 0x2b, 0x06, 0x01, 0x02, 0x01, 0x01, 0x01, 0x00, 0x05, 0x00};
+    const Bytes varbinds =
+        Bytes{0x30, uint8_t(varbind.size() + 2), 0x30, uint8_t(varbind.size())} + varbind;
+    const Bytes pdu_body =
+        Bytes{0x02, 0x04, 0x12, 0x34, 0x56, 0x78, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00} + varbinds;
     const Bytes pdu = Bytes{0xa0, uint8_t(pdu_body.size())} + pdu_body;
-    const Bytes msg = Bytes{0x02, 0x01, version, 0x04, uint8_t(community.size())} +
-                      text(community) + pdu;
+    const Bytes msg =
+        Bytes{0x02, 0x01, version, 0x04, uint8_t(community.size())} + text(community) + pdu;
     if (long_length) return Bytes{0x30, 0x81, uint8_t(msg.size())} + msg;
     return Bytes{0x30, uint8_t(msg.size())} + msg;
 }
@@ -359,8 +361,8 @@ std::vector<UdpRow> udp_rows() {
         {"dht_12_bytes", "exactly d1:ad2:id20:", 6881, text("d1:ad2:id20:"), PS_UDP_DHT_KRPC},
 
         // --- the right port, the wrong payload
-        {"dns_a_example_com", "A IN query for example.com to 53", 53,
-         dns_query(kExampleCom, 1, 1), PS_UDP_OTHER},
+        {"dns_a_example_com", "A IN query for example.com to 53", 53, dns_query(kExampleCom, 1, 1),
+         PS_UDP_OTHER},
         {"dns_version_bind_no_root", "version.bind without its terminating label", 53,
          cut(dns_version_bind(), 25), PS_UDP_OTHER},
         {"dns_header_only", "12-byte DNS header to 53", 53, cut(dns_version_bind(), 12),
@@ -368,8 +370,9 @@ std::vector<UdpRow> udp_rows() {
         {"dns_version_server", "version.server, not version.bind", 53,
          dns_query(Bytes{7} + text("version") + Bytes{6} + text("server") + Bytes{0}, 16, 3),
          PS_UDP_OTHER},
-        {"dns_version_kind", "\\7versionKind\\0: what \"\\x04bind\" (hex escape eating the b) matched",
-         53, dns_query(Bytes{7} + text("versionKind") + Bytes{0}, 16, 3), PS_UDP_OTHER},
+        {"dns_version_kind",
+         "\\7versionKind\\0: what \"\\x04bind\" (hex escape eating the b) matched", 53,
+         dns_query(Bytes{7} + text("versionKind") + Bytes{0}, 16, 3), PS_UDP_OTHER},
         {"ntp_client", "mode 3 client request to 123", 123, ntp_client(), PS_UDP_OTHER},
         {"ntp_monlist_3_bytes", "17 00 03 without the request code", 123, cut(monlist, 3),
          PS_UDP_OTHER},
@@ -401,8 +404,7 @@ std::vector<UdpRow> udp_rows() {
         {"netbios_nbstat_cut", "NBSTAT cut before the low qtype byte", 137,
          cut(netbios_nbstat(), 47), PS_UDP_OTHER},
         {"dht_response", "d1:rd2:id20: (a reply)", 6881, dht_ping("r"), PS_UDP_OTHER},
-        {"dht_11_bytes", "d1:ad2:id20 without its colon", 6881, text("d1:ad2:id20"),
-         PS_UDP_OTHER},
+        {"dht_11_bytes", "d1:ad2:id20 without its colon", 6881, text("d1:ad2:id20"), PS_UDP_OTHER},
 
         // --- the right payload, the wrong port
         {"monlist_to_53", "monlist bytes to 53", 53, monlist, PS_UDP_OTHER},
@@ -411,8 +413,7 @@ std::vector<UdpRow> udp_rows() {
         {"snmp_public_to_162", "GetRequest public to the trap port", 162, snmp_get(1, "public"),
          PS_UDP_OTHER},
         {"cldap_to_636", "searchRequest to 636", 636, cldap_search(), PS_UDP_OTHER},
-        {"memcached_stats_to_11212", "stats to 11212", 11212, memcached("stats\r\n"),
-         PS_UDP_OTHER},
+        {"memcached_stats_to_11212", "stats to 11212", 11212, memcached("stats\r\n"), PS_UDP_OTHER},
         {"nbstat_to_138", "NBSTAT to the datagram port", 138, netbios_nbstat(), PS_UDP_OTHER},
     };
 }
@@ -426,11 +427,15 @@ std::vector<UdpCase> udp_cases() {
                            fam});
     // Where the UDP header sits must not matter.
     out.push_back({"v4_ip_options_dns_version_bind", "behind 8 bytes of IPv4 options",
-                   v4_frame().ip_options({1, 1, 1, 1, 1, 1, 1, 1}).udp(kScannerPort, 53)
+                   v4_frame()
+                       .ip_options({1, 1, 1, 1, 1, 1, 1, 1})
+                       .udp(kScannerPort, 53)
                        .payload(dns_version_bind()),
                    PS_UDP_DNS_VERSION, Family::V4});
     out.push_back({"v4_ip_options_snmp_public", "behind 8 bytes of IPv4 options",
-                   v4_frame().ip_options({1, 1, 1, 1, 1, 1, 1, 1}).udp(kScannerPort, 161)
+                   v4_frame()
+                       .ip_options({1, 1, 1, 1, 1, 1, 1, 1})
+                       .udp(kScannerPort, 161)
                        .payload(snmp_get(1, "public")),
                    PS_UDP_SNMP_PUBLIC, Family::V4});
     out.push_back({"v6_hop_by_hop_netbios_nbstat", "behind a hop-by-hop header",
@@ -440,20 +445,31 @@ std::vector<UdpCase> udp_cases() {
                    v6_frame().ipv6_fragment(0, true).udp(kScannerPort, 123).payload(ntp_monlist()),
                    PS_UDP_NTP_MONLIST, Family::V6});
     out.push_back({"v4_vlan_memcached_stats", "behind an 802.1Q tag",
-                   PacketBuilder().eth().vlan(100).ipv4(kScanner4, kTarget4).udp(kScannerPort, 11211)
+                   PacketBuilder()
+                       .eth()
+                       .vlan(100)
+                       .ipv4(kScanner4, kTarget4)
+                       .udp(kScannerPort, 11211)
                        .payload(memcached("stats\r\n")),
                    PS_UDP_MEMCACHED, Family::V4});
     out.push_back({"v6_qinq_ssdp", "behind 802.1ad + 802.1Q tags",
-                   PacketBuilder().eth().vlan(1, 0x88a8).vlan(2).ipv6(kScanner6, kTarget6)
-                       .udp(kScannerPort, 1900).payload(ssdp("M-SEARCH")),
+                   PacketBuilder()
+                       .eth()
+                       .vlan(1, 0x88a8)
+                       .vlan(2)
+                       .ipv6(kScanner6, kTarget6)
+                       .udp(kScannerPort, 1900)
+                       .payload(ssdp("M-SEARCH")),
                    PS_UDP_SSDP, Family::V6});
     // A datagram cut short in the frame: the rule must not read past the end.
-    out.push_back({"v4_nbstat_frame_cut", "NBSTAT frame cut before the low qtype byte (UDP length says 58)",
-                   v4_frame().udp(kScannerPort, 137).payload(netbios_nbstat())
-                       .truncate(14 + 20 + 8 + 47),
-                   PS_UDP_OTHER, Family::V4});
+    out.push_back(
+        {"v4_nbstat_frame_cut", "NBSTAT frame cut before the low qtype byte (UDP length says 58)",
+         v4_frame().udp(kScannerPort, 137).payload(netbios_nbstat()).truncate(14 + 20 + 8 + 47),
+         PS_UDP_OTHER, Family::V4});
     out.push_back({"v6_memcached_frame_cut", "stats frame cut after stat (UDP length says 15)",
-                   v6_frame().udp(kScannerPort, 11211).payload(memcached("stats\r\n"))
+                   v6_frame()
+                       .udp(kScannerPort, 11211)
+                       .payload(memcached("stats\r\n"))
                        .truncate(14 + 40 + 8 + 12),
                    PS_UDP_OTHER, Family::V6});
     return out;

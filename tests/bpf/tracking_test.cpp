@@ -59,7 +59,11 @@ TEST_F(XdpProgramTest, TwoSourcesKeepExactSlotsAndFirstLastSeen) {
     send(PacketBuilder().eth().ipv4(kScanner4, t1).udp(kScannerPort, 53), 4'000);
     send(PacketBuilder().eth().ipv4(kScanner4, t2).icmp(8, 0), 5'000);
     // Established traffic from A afterwards must not touch A's entry (fast path).
-    send(PacketBuilder().eth().ipv4(kScanner4, t1).dont_fragment().tcp(kScannerPort, 22, ACK)
+    send(PacketBuilder()
+             .eth()
+             .ipv4(kScanner4, t1)
+             .dont_fragment()
+             .tcp(kScannerPort, 22, ACK)
              .tcp_options(tcpopt::linux_established()),
          6'000);
     ASSERT_FALSE(HasFatalFailure());
@@ -181,7 +185,8 @@ TEST_F(XdpProgramTest, PortStatsCountPacketsAndDistinctSources) {
 
     auto ports = moved_ports();
     ASSERT_EQ(ports.size(), 2u);
-    std::sort(ports.begin(), ports.end(), [](const auto& a, const auto& b) { return a.proto < b.proto; });
+    std::sort(ports.begin(), ports.end(),
+              [](const auto& a, const auto& b) { return a.proto < b.proto; });
     // Index proto << 16 | port: MapDrain reports it back split as (proto, port).
     EXPECT_EQ(ports[0].proto, unsigned{PS_PORT_PROTO_TCP});
     EXPECT_EQ(ports[0].port, 22);

@@ -22,14 +22,21 @@ void PrintTo(const TruncationCase& c, std::ostream* os) {
 
 std::vector<TruncationCase> truncation_cases() {
     return {
-        {"v4_tcp", v4_frame().tcp(kScannerPort, 80, PS_TCP_SYN), 14 + 20 + 20, PS_CLASS_TCP_SYN, true},
+        {"v4_tcp", v4_frame().tcp(kScannerPort, 80, PS_TCP_SYN), 14 + 20 + 20, PS_CLASS_TCP_SYN,
+         true},
         {"qinq_v4_options_tcp",
-         PacketBuilder().eth().vlan(1, 0x88a8).vlan(2).ipv4(kScanner4, kTarget4).ip_options(
-             {1, 1, 1, 1}).tcp(kScannerPort, 80, PS_TCP_SYN | PS_TCP_FIN),
+         PacketBuilder()
+             .eth()
+             .vlan(1, 0x88a8)
+             .vlan(2)
+             .ipv4(kScanner4, kTarget4)
+             .ip_options({1, 1, 1, 1})
+             .tcp(kScannerPort, 80, PS_TCP_SYN | PS_TCP_FIN),
          14 + 8 + 24 + 20, PS_CLASS_TCP_ODD, true},
         {"v4_udp", v4_frame().udp(kScannerPort, 53), 14 + 20 + 8, PS_CLASS_UDP},
         {"v4_icmp", v4_frame().icmp(8, 0), 14 + 20 + 4, PS_CLASS_ICMP_ECHO},
-        {"v6_tcp", v6_frame().tcp(kScannerPort, 80, PS_TCP_SYN), 14 + 40 + 20, PS_CLASS_TCP_SYN, true},
+        {"v6_tcp", v6_frame().tcp(kScannerPort, 80, PS_TCP_SYN), 14 + 40 + 20, PS_CLASS_TCP_SYN,
+         true},
         {"v6_hop_frag_udp", v6_frame().hop_by_hop().ipv6_fragment(0, true).udp(kScannerPort, 53),
          14 + 40 + 8 + 8 + 8, PS_CLASS_UDP},
         {"v6_ah_tcp", v6_frame().auth_header().tcp(kScannerPort, 80, PS_TCP_RST), 14 + 40 + 24 + 20,
@@ -78,7 +85,8 @@ TEST_F(XdpProgramTest, TestRunRefusesFramesShorterThanEthernet) {
     const Frame full = v4_frame().tcp(kScannerPort, 80, PS_TCP_SYN);
     for (std::size_t len : {1u, 6u, 13u}) {
         SCOPED_TRACE(len);
-        const RunResult r = test_run(Frame(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(len)));
+        const RunResult r =
+            test_run(Frame(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(len)));
         EXPECT_EQ(r.err, -EINVAL);
     }
     const TotalsSnapshot t = totals();

@@ -118,13 +118,15 @@ std::array<uint8_t, PS_HLL_BYTES> reference_hll(const std::vector<uint32_t>& ite
     for (uint32_t item : items) {
         const uint32_t hash = ps_mix32(item);
         const uint32_t rest = hash << PS_HLL_P;
-        const unsigned rank = std::min<unsigned>(rest ? std::countl_zero(rest) + 1 : 33, PS_HLL_MAX_RANK);
+        const unsigned rank =
+            std::min<unsigned>(rest ? std::countl_zero(rest) + 1 : 33, PS_HLL_MAX_RANK);
         uint8_t& reg = regs[hash >> (32 - PS_HLL_P)];
         reg = std::max<uint8_t>(reg, static_cast<uint8_t>(rank));
     }
     std::array<uint8_t, PS_HLL_BYTES> packed{};
     for (unsigned i = 0; i < PS_HLL_BYTES; ++i)
-        packed[i] = static_cast<uint8_t>(regs[2 * i] | regs[2 * i + 1] << 4);  // even index: low nibble
+        packed[i] =
+            static_cast<uint8_t>(regs[2 * i] | regs[2 * i + 1] << 4);  // even index: low nibble
     return packed;
 }
 

@@ -41,7 +41,7 @@ uint32_t dst_slot_value(const SrcKey& dst);
 
 // What one BPF_PROG_TEST_RUN returned.
 struct RunResult {
-    int err = 0;         // libbpf's return: 0 or -errno
+    int err = 0;          // libbpf's return: 0 or -errno
     uint32_t retval = 0;  // the XDP verdict
 };
 
@@ -72,7 +72,8 @@ void expect_only_class(const TotalsSnapshot& t, ps_class cls, uint64_t n);
 void expect_tcp_flags(const TotalsSnapshot& t, const std::map<uint8_t, uint64_t>& expected);
 uint64_t class_sum(const TotalsSnapshot& t);
 // Every field of the port slot set: the given (item, packets) pairs in order, then empty.
-void expect_port_slots(const ps_src_stats& s, const std::vector<std::pair<uint32_t, uint32_t>>& slots);
+void expect_port_slots(const ps_src_stats& s,
+                       const std::vector<std::pair<uint32_t, uint32_t>>& slots);
 void expect_dst_slots(const ps_src_stats& s, const std::vector<uint32_t>& slots);
 // Per-source class counters: exactly these and zero elsewhere.
 void expect_src_pkts(const ps_src_stats& s, const std::map<ps_class, uint32_t>& expected);

@@ -64,7 +64,8 @@ Outcome read_all(std::string_view bytes, const std::string& name) {
         }
         if (n == probescope::CaptureReader::Next::Error) {
             // "NAME: record N: ...", N the record after the last one read.
-            const std::string want = name + ": record " + std::to_string(o.packets.size() + 1) + ": ";
+            const std::string want =
+                name + ": record " + std::to_string(o.packets.size() + 1) + ": ";
             require(r->error().starts_with(want));
             o.error = r->error().substr(name.size());
             break;

@@ -26,8 +26,8 @@ void check_cidr(std::string_view text) {
     require(len >= 0 && len <= 128);
     require(probescope::mask_prefix(prefix, len) == prefix);
     bool v4 = probescope::is_v4_mapped(prefix.data());
-    std::string again = probescope::format_addr(prefix.data()) + "/" +
-                        std::to_string(v4 ? len - 96 : len);
+    std::string again =
+        probescope::format_addr(prefix.data()) + "/" + std::to_string(v4 ? len - 96 : len);
     require(probescope::parse_cidr(again) == cidr);
 }
 

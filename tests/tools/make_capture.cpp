@@ -67,7 +67,12 @@ Frame stack_syn(const char* src, uint16_t sport, uint16_t dport) {
 
 // The closed port's answer to a SYN: RST+ACK from the target back to the scanner.
 Frame rst_reply(uint16_t dport) {
-    return PacketBuilder().eth().ipv4(kTarget, kScanner).tcp(dport, kScanSport, 0x14).ack_seq(0x5eed0002).window(0);
+    return PacketBuilder()
+        .eth()
+        .ipv4(kTarget, kScanner)
+        .tcp(dport, kScanSport, 0x14)
+        .ack_seq(0x5eed0002)
+        .window(0);
 }
 
 // Scenarios. `spacing` is the capture time between consecutive packets.
@@ -118,7 +123,8 @@ Frame reframe(const Frame& eth, int dlt) {
             out.insert(out.end(), src_mac, src_mac + 8);
             put16(out, proto);
             break;
-        case kDltLinuxSll2:  // protocol, reserved, ifindex (4), ARPHRD, packet type, addr len, addr (8)
+        case kDltLinuxSll2:  // protocol, reserved, ifindex (4), ARPHRD, packet type, addr len, addr
+                             // (8)
             put16(out, proto);
             put16(out, 0);
             put16(out, 0);
@@ -155,7 +161,8 @@ struct Record {
 std::vector<uint8_t> write_pcap(const Options& o, int dlt, const std::vector<Record>& recs,
                                 std::vector<size_t>& offsets) {
     pcap_t* dead = pcap_open_dead_with_tstamp_precision(
-        dlt, static_cast<int>(o.snaplen), o.nano ? PCAP_TSTAMP_PRECISION_NANO : PCAP_TSTAMP_PRECISION_MICRO);
+        dlt, static_cast<int>(o.snaplen),
+        o.nano ? PCAP_TSTAMP_PRECISION_NANO : PCAP_TSTAMP_PRECISION_MICRO);
     if (!dead) throw std::runtime_error("pcap_open_dead failed");
     char* buf = nullptr;
     size_t size = 0;
@@ -225,7 +232,8 @@ std::vector<uint8_t> write_pcapng(const Options& o, int dlt, const std::vector<R
     for (const auto& r : recs) {
         offsets.push_back(out.size());
         b.clear();
-        const uint64_t ts = o.nano ? static_cast<uint64_t>(r.ts_ns) : static_cast<uint64_t>(r.ts_ns / 1000);
+        const uint64_t ts =
+            o.nano ? static_cast<uint64_t>(r.ts_ns) : static_cast<uint64_t>(r.ts_ns / 1000);
         le32(b, 0);  // interface 0
         le32(b, static_cast<uint32_t>(ts >> 32));
         le32(b, static_cast<uint32_t>(ts));
@@ -239,8 +247,8 @@ std::vector<uint8_t> write_pcapng(const Options& o, int dlt, const std::vector<R
 
 int link_dlt(const std::string& link) {
     static const std::map<std::string, int> dlts = {
-        {"en10mb", DLT_EN10MB}, {"sll", DLT_LINUX_SLL}, {"sll2", kDltLinuxSll2}, {"raw", DLT_RAW},
-        {"ipv4", DLT_IPV4},     {"ieee802_11", DLT_IEEE802_11}};
+        {"en10mb", DLT_EN10MB}, {"sll", DLT_LINUX_SLL}, {"sll2", kDltLinuxSll2},
+        {"raw", DLT_RAW},       {"ipv4", DLT_IPV4},     {"ieee802_11", DLT_IEEE802_11}};
     auto it = dlts.find(link);
     if (it == dlts.end()) throw std::invalid_argument("unknown link type '" + link + "'");
     return it->second;
@@ -251,23 +259,32 @@ int link_dlt(const std::string& link) {
 int main(int argc, char** argv) {
     CLI::App app{"probescope-make-capture: crafted captures for probescope replay's tests"};
     Options o;
-    app.add_option("scenario", o.scenario, "scan (20-port nmap SYN scan), replies (the scan and its "
-                                           "RSTs), summary (the scan and a client on 22 and 80)")
+    app.add_option("scenario", o.scenario,
+                   "scan (20-port nmap SYN scan), replies (the scan and its "
+                   "RSTs), summary (the scan and a client on 22 and 80)")
         ->required();
-    app.add_option("-o,--output", o.out, "File to write; a name ending in .gz is gzip'd")->required();
-    app.add_option("--link", o.link, "en10mb, sll, sll2, raw, ipv4, ieee802_11")->capture_default_str();
+    app.add_option("-o,--output", o.out, "File to write; a name ending in .gz is gzip'd")
+        ->required();
+    app.add_option("--link", o.link, "en10mb, sll, sll2, raw, ipv4, ieee802_11")
+        ->capture_default_str();
     app.add_option("--format", o.format, "pcap or pcapng")
         ->check(CLI::IsMember({"pcap", "pcapng"}))
         ->capture_default_str();
     app.add_flag("--nano", o.nano, "Nanosecond timestamps");
-    app.add_option("--start", o.start, "Capture start, Unix seconds (the first packet is 0.25 s later)")->capture_default_str();
-    app.add_option("--spacing", o.spacing, "Seconds of capture time between packets")->capture_default_str();
-    app.add_option("--snaplen", o.snaplen, "Snap length: records keep this many bytes")->capture_default_str();
-    app.add_option("--first", o.first, "First record of the scenario to write (1-based)")->capture_default_str();
+    app.add_option("--start", o.start,
+                   "Capture start, Unix seconds (the first packet is 0.25 s later)")
+        ->capture_default_str();
+    app.add_option("--spacing", o.spacing, "Seconds of capture time between packets")
+        ->capture_default_str();
+    app.add_option("--snaplen", o.snaplen, "Snap length: records keep this many bytes")
+        ->capture_default_str();
+    app.add_option("--first", o.first, "First record of the scenario to write (1-based)")
+        ->capture_default_str();
     app.add_option("--count", o.count, "Records to write (0: to the end)")->capture_default_str();
     app.add_flag("--reverse-time", o.reverse_time, "Stamp the records in decreasing time order");
-    app.add_option("--truncate-after", o.truncate_after,
-                   "Write this many whole records, then cut the next one in the middle of its data");
+    app.add_option(
+        "--truncate-after", o.truncate_after,
+        "Write this many whole records, then cut the next one in the middle of its data");
     app.add_option("--corrupt-record", o.corrupt_record,
                    "Give this record (1-based) a caplen of 0x7fffffff (pcap only)");
     CLI11_PARSE(app, argc, argv);
@@ -276,7 +293,8 @@ int main(int argc, char** argv) {
         const int dlt = link_dlt(o.link);
         auto packets = scenario(o.scenario, o.spacing);
         const int first = std::max(1, o.first);
-        const int last = o.count > 0 ? std::min<int>(packets.size(), first - 1 + o.count) : static_cast<int>(packets.size());
+        const int last = o.count > 0 ? std::min<int>(packets.size(), first - 1 + o.count)
+                                     : static_cast<int>(packets.size());
         std::vector<Frame> frames;
         for (int i = first - 1; i < last; ++i) frames.push_back(reframe(packets[i].frame, dlt));
         std::vector<Record> recs;
@@ -292,7 +310,8 @@ int main(int argc, char** argv) {
         std::vector<uint8_t> bytes = o.format == "pcap" ? write_pcap(o, dlt, recs, offsets)
                                                         : write_pcapng(o, dlt, recs, offsets);
         if (o.truncate_after >= 0) {
-            if (o.truncate_after >= n) throw std::invalid_argument("--truncate-after: not that many records");
+            if (o.truncate_after >= n)
+                throw std::invalid_argument("--truncate-after: not that many records");
             // The next record's header, and half of its data.
             const size_t hdr = o.format == "pcap" ? 16 : 28;
             bytes.resize(offsets[o.truncate_after] + hdr + recs[o.truncate_after].caplen / 2);
@@ -308,7 +327,9 @@ int main(int argc, char** argv) {
         const bool gz = o.out.size() > 3 && o.out.compare(o.out.size() - 3, 3, ".gz") == 0;
         if (gz) {
             gzFile f = gzopen(o.out.c_str(), "wb");
-            if (!f || gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())) != static_cast<int>(bytes.size()) ||
+            if (!f ||
+                gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())) !=
+                    static_cast<int>(bytes.size()) ||
                 gzclose(f) != Z_OK)
                 throw std::runtime_error("cannot write " + o.out);
         } else {

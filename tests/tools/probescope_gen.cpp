@@ -48,11 +48,13 @@ int main(int argc, char** argv) {
     app.add_option("--iface", iface, "Interface to send on (a lab veth)")->required();
     app.add_option("--dst-mac", dst_mac_text, "Destination MAC (the target veth's)")->required();
     app.add_option("--mode", mode, "syn-flood: random sources in --src; mirai: seq = destination")
-        ->check(CLI::IsMember({"syn-flood", "mirai"}))->capture_default_str();
+        ->check(CLI::IsMember({"syn-flood", "mirai"}))
+        ->capture_default_str();
     app.add_option("--src", src_cidr, "Source: a CIDR for syn-flood, one address for mirai")
         ->capture_default_str();
     app.add_option("--dst", dst_first, "First destination address")->required();
-    app.add_option("--dst-count", dst_count, "Consecutive destinations from --dst")->capture_default_str();
+    app.add_option("--dst-count", dst_count, "Consecutive destinations from --dst")
+        ->capture_default_str();
     app.add_option("--dport", dport, "Destination port")->capture_default_str();
     app.add_option("--count", count, "Frames to send")->capture_default_str();
     app.add_option("--rate", rate, "Frames per second (0: as fast as possible)");
@@ -66,7 +68,9 @@ int main(int argc, char** argv) {
     }
     in_addr dst_base{}, src_base{};
     std::string src_addr = src_cidr.substr(0, src_cidr.find('/'));
-    int src_len = src_cidr.find('/') == std::string::npos ? 32 : std::stoi(src_cidr.substr(src_cidr.find('/') + 1));
+    int src_len = src_cidr.find('/') == std::string::npos
+                      ? 32
+                      : std::stoi(src_cidr.substr(src_cidr.find('/') + 1));
     if (inet_pton(AF_INET, dst_first.c_str(), &dst_base) != 1 ||
         inet_pton(AF_INET, src_addr.c_str(), &src_base) != 1 || src_len < 0 || src_len > 32) {
         fprintf(stderr, "probescope-gen: bad --dst or --src\n");
@@ -96,8 +100,9 @@ int main(int argc, char** argv) {
         b.eth().ipv4(v4_text(src), v4_text(dst)).ttl(mode == "mirai" ? 64 : 250);
         // Mirai writes the destination address into the sequence number.
         uint32_t seq = mode == "mirai" ? dst : rng();
-        b.tcp(static_cast<uint16_t>(1024 + rng() % 60000), dport, 0x02).seq(seq).window(
-            static_cast<uint16_t>(rng()));
+        b.tcp(static_cast<uint16_t>(1024 + rng() % 60000), dport, 0x02)
+            .seq(seq)
+            .window(static_cast<uint16_t>(rng()));
         Frame f = b.build();
         memcpy(f.data(), dst_mac, 6);
         if (sendto(fd, f.data(), f.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)) > 0)
@@ -108,7 +113,8 @@ int main(int argc, char** argv) {
         }
     }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    printf("{\"sent\":%u,\"seconds\":%.3f,\"pps\":%.0f}\n", sent, secs, secs > 0 ? sent / secs : 0.0);
+    printf("{\"sent\":%u,\"seconds\":%.3f,\"pps\":%.0f}\n", sent, secs,
+           secs > 0 ? sent / secs : 0.0);
     close(fd);
     return sent == count ? 0 : 1;
 }

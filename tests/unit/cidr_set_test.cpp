@@ -102,9 +102,9 @@ INSTANTIATE_TEST_SUITE_P(Table, ParseCidrInvalid, ::testing::ValuesIn(kInvalidCi
 // Nested ranges, as when a vendor's /16 contains a research group's /24 and one known host.
 CidrSet nested_set() {
     CidrSet set;
-    for (std::string_view cidr : {"10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "10.1.2.3/32",
-                                  "2001:db8::/32", "2001:db8:1::/48", "2001:db8:1:2::/64",
-                                  "2001:db8:1:2::5/128"}) {
+    for (std::string_view cidr :
+         {"10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "10.1.2.3/32", "2001:db8::/32",
+          "2001:db8:1::/48", "2001:db8:1:2::/64", "2001:db8:1:2::5/128"}) {
         auto parsed = parse_cidr(cidr).value();
         set.add(parsed.first, parsed.second, cidr);
     }

@@ -80,10 +80,10 @@ TEST(StatsRecord, EveryClassNameKeyWithItsCount) {
     ASSERT_TRUE(classes.is_object());
     EXPECT_EQ(classes.size(), static_cast<size_t>(PS_CLASS_COUNT));
     const std::pair<const char*, uint64_t> expected[] = {
-        {"tcp_syn", 100},    {"tcp_odd", 101},    {"udp", 102},        {"icmp_echo", 103},
-        {"tcp_ack_probe", 104}, {"tcp_synack", 105}, {"tcp_rst", 106}, {"icmp_error", 107},
-        {"tcp_other", 108},  {"icmp_other", 109}, {"fragment", 110},   {"other_ip", 111},
-        {"non_ip", 112},     {"malformed", 113},
+        {"tcp_syn", 100},       {"tcp_odd", 101},    {"udp", 102},      {"icmp_echo", 103},
+        {"tcp_ack_probe", 104}, {"tcp_synack", 105}, {"tcp_rst", 106},  {"icmp_error", 107},
+        {"tcp_other", 108},     {"icmp_other", 109}, {"fragment", 110}, {"other_ip", 111},
+        {"non_ip", 112},        {"malformed", 113},
     };
     for (const auto& [name, count] : expected) {
         SCOPED_TRACE(name);
@@ -182,9 +182,10 @@ TEST(SourceRecord, HeaderAndTimes) {
 
 TEST(SourceRecord, PacketsAndTotalPerSourceClass) {
     const json j = source_record(context(), interval(2.0), source("192.0.2.7"));
-    const json packets = {{"tcp_syn", 6},    {"tcp_odd", 1}, {"udp", 2},       {"icmp_echo", 1},
-                          {"tcp_ack_probe", 0}, {"tcp_synack", 0}, {"tcp_rst", 0}, {"icmp_error", 0}};
-    const json total = {{"tcp_syn", 60},   {"tcp_odd", 1}, {"udp", 20},      {"icmp_echo", 3},
+    const json packets = {{"tcp_syn", 6},   {"tcp_odd", 1},       {"udp", 2},
+                          {"icmp_echo", 1}, {"tcp_ack_probe", 0}, {"tcp_synack", 0},
+                          {"tcp_rst", 0},   {"icmp_error", 0}};
+    const json total = {{"tcp_syn", 60},      {"tcp_odd", 1},    {"udp", 20},    {"icmp_echo", 3},
                         {"tcp_ack_probe", 0}, {"tcp_synack", 4}, {"tcp_rst", 5}, {"icmp_error", 6}};
     EXPECT_EQ(j.at("packets"), packets);
     EXPECT_EQ(j.at("total"), total);

@@ -114,10 +114,9 @@ TEST(PortProtoName, TableOfProtocols) {
 
 TEST(FingerprintName, EveryFingerprintAndOutOfRange) {
     const std::pair<unsigned, std::string_view> cases[] = {
-        {PS_FP_ZMAP, "zmap"},         {PS_FP_MASSCAN, "masscan"},
-        {PS_FP_MIRAI, "mirai"},       {PS_FP_NMAP, "nmap"},
-        {PS_FP_SAME_SEQ, "same_seq"}, {PS_FP_SAME_SPORT, "same_sport"},
-        {PS_FP_UNICORN, "unicorn"},   {PS_FP_COUNT, "unknown"},
+        {PS_FP_ZMAP, "zmap"},       {PS_FP_MASSCAN, "masscan"},   {PS_FP_MIRAI, "mirai"},
+        {PS_FP_NMAP, "nmap"},       {PS_FP_SAME_SEQ, "same_seq"}, {PS_FP_SAME_SPORT, "same_sport"},
+        {PS_FP_UNICORN, "unicorn"}, {PS_FP_COUNT, "unknown"},
     };
     for (const auto& [fp, name] : cases) {
         SCOPED_TRACE(fp);

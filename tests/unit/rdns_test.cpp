@@ -138,8 +138,7 @@ TEST(ReverseDns, NegativeResultIsCachedAndNotRetried) {
     FakeResolver fake({});
     ReverseDns rdns(16, 16, fake.function());
     rdns.request(kNoPtr);
-    ASSERT_TRUE(
-        eventually([&] { return rdns.status(kNoPtr) == ReverseDns::Status::kFailed; }));
+    ASSERT_TRUE(eventually([&] { return rdns.status(kNoPtr) == ReverseDns::Status::kFailed; }));
     EXPECT_EQ(rdns.lookup(kNoPtr), std::nullopt);
     rdns.request(kNoPtr);
     rdns.request(kNoPtr);
@@ -157,8 +156,7 @@ TEST(ReverseDns, ThrowingResolverCountsAsFailure) {
         throw std::runtime_error("resolver blew up");
     });
     rdns.request(kScanner);
-    ASSERT_TRUE(
-        eventually([&] { return rdns.status(kScanner) == ReverseDns::Status::kFailed; }));
+    ASSERT_TRUE(eventually([&] { return rdns.status(kScanner) == ReverseDns::Status::kFailed; }));
     // The worker survived: a second address is still resolved (and fails the same way).
     rdns.request(kNoPtr);
     ASSERT_TRUE(eventually([&] { return rdns.stats().failed == 2; }));
@@ -215,8 +213,8 @@ TEST(ReverseDns, ZeroQueueCapacityDropsEverything) {
 void resolve(ReverseDns& rdns, const Addr16& a) {
     uint64_t done_before = rdns.stats().resolved + rdns.stats().failed;
     rdns.request(a);
-    ASSERT_TRUE(eventually(
-        [&] { return rdns.stats().resolved + rdns.stats().failed == done_before + 1; }));
+    ASSERT_TRUE(
+        eventually([&] { return rdns.stats().resolved + rdns.stats().failed == done_before + 1; }));
 }
 
 TEST(ReverseDns, CacheIsBoundedAndEvictsLeastRecentlyUsed) {

@@ -107,12 +107,12 @@ const JsonLabelCase kJsonLabelCases[] = {
      R"({"name": "Mixed", "list": [1, null, true, {"a": 1}, ["192.0.2.0/24"], "192.0.2.0/24"]})",
      "Mixed", 1, 5},
     {"UnparseableStringsSkipped",
-     R"({"name": "Bad", "list": ["192.0.2.0/33", "", "host.example", " 192.0.2.0/24 "]})", "Bad",
-     1, 3},
+     R"({"name": "Bad", "list": ["192.0.2.0/33", "", "host.example", " 192.0.2.0/24 "]})", "Bad", 1,
+     3},
     {"LeadingWhitespaceStillJson", "\n\t  {\"name\": \"Spaced\", \"list\": [\"::/0\"]}", "Spaced",
      1, 0},
-    {"Utf8BomStillJson", "\xEF\xBB\xBF{\"name\": \"Bom\", \"list\": [\"2001:db8::/32\"]}", "Bom",
-     1, 0},
+    {"Utf8BomStillJson", "\xEF\xBB\xBF{\"name\": \"Bom\", \"list\": [\"2001:db8::/32\"]}", "Bom", 1,
+     0},
 };
 
 class JsonLabels : public ::testing::TestWithParam<JsonLabelCase> {};
@@ -220,8 +220,8 @@ struct LoadErrorCase {
 const LoadErrorCase kLoadErrorCases[] = {
     {"TruncatedJson", "{\n  \"name\": \"x\",\n  \"list\": [\"192.0.2.0/24\"",
      ":3:26: invalid JSON: ", true},
-    {"BadTokenOnLineTwo", "{\"name\": \"x\",\n \"list\": [192.0.2.0/24]}", ":2:16: invalid JSON: ",
-     true},
+    {"BadTokenOnLineTwo", "{\"name\": \"x\",\n \"list\": [192.0.2.0/24]}",
+     ":2:16: invalid JSON: ", true},
     {"TrailingGarbage", "{\"list\": []} extra", ":1:14: invalid JSON: ", true},
     {"NoListKey", R"({"name": "x", "entries": ["192.0.2.0/24"]})",
      ": JSON has no \"list\" array of CIDRs", false},

@@ -127,8 +127,10 @@ TEST(SourceTableAbsorb, NewSourceCopiesKernelCounters) {
                                         .pkts(PS_CLASS_ICMP_ERROR, 2),
                                     1);
     EXPECT_EQ(s.addr, addr("192.0.2.1"));
-    EXPECT_EQ(s.total, (counts({{PS_CLASS_TCP_SYN, 7}, {PS_CLASS_UDP, 3}, {PS_CLASS_ICMP_ERROR, 2}})));
-    EXPECT_EQ(s.interval, (counts({{PS_CLASS_TCP_SYN, 7}, {PS_CLASS_UDP, 3}, {PS_CLASS_ICMP_ERROR, 2}})));
+    EXPECT_EQ(s.total,
+              (counts({{PS_CLASS_TCP_SYN, 7}, {PS_CLASS_UDP, 3}, {PS_CLASS_ICMP_ERROR, 2}})));
+    EXPECT_EQ(s.interval,
+              (counts({{PS_CLASS_TCP_SYN, 7}, {PS_CLASS_UDP, 3}, {PS_CLASS_ICMP_ERROR, 2}})));
     EXPECT_EQ(s.total_packets(), 12u);
     EXPECT_EQ(s.interval_packets(), 12u);
     EXPECT_EQ(s.interval_seq, 1u);
@@ -144,7 +146,8 @@ TEST(SourceTableAbsorb, LaterDrainAddsTotalsAndRestartsInterval) {
     t.absorb(Sample("192.0.2.1").seen(1, 2).pkts(PS_CLASS_TCP_SYN, 7).pkts(PS_CLASS_UDP, 3), 1);
     const SourceState& s = t.absorb(
         Sample("192.0.2.1").seen(3, 4).pkts(PS_CLASS_TCP_SYN, 5).pkts(PS_CLASS_TCP_RST, 1), 2);
-    EXPECT_EQ(s.total, (counts({{PS_CLASS_TCP_SYN, 12}, {PS_CLASS_UDP, 3}, {PS_CLASS_TCP_RST, 1}})));
+    EXPECT_EQ(s.total,
+              (counts({{PS_CLASS_TCP_SYN, 12}, {PS_CLASS_UDP, 3}, {PS_CLASS_TCP_RST, 1}})));
     EXPECT_EQ(s.interval, (counts({{PS_CLASS_TCP_SYN, 5}, {PS_CLASS_TCP_RST, 1}})));
     EXPECT_EQ(s.interval_seq, 2u);
     EXPECT_EQ(t.size(), 1u);
