@@ -7,7 +7,7 @@ PACKAGES=(
 	libclang-rt-14-dev # clang 14's libFuzzer and sanitizer runtimes (only recommended by clang)
 	libbpf-dev bpftool libelf-dev zlib1g-dev
 	libcli11-dev libgtest-dev nlohmann-json3-dev libpcap-dev libncurses-dev
-	iproute2 util-linux nmap hping3 zmap masscan tcpdump ncat jq tmux
+	iproute2 util-linux procps nmap hping3 zmap masscan tcpdump ncat jq tmux
 )
 
 missing=()

@@ -20,6 +20,7 @@
 #include "json_records.h"
 #include "json_sink.h"
 #include "map_drain.h"
+#include "record_socket.h"
 #include "source_table.h"
 #include "xdp_session.h"
 
@@ -81,12 +82,13 @@ int64_t mono_ns() {
 // Reads successive drains into Intervals; the IntervalProcessor turns them into records.
 class IntervalEmitter {
 public:
-    IntervalEmitter(MapDrain& drain, JsonSink& sink, IntervalProcessor& proc, const Clock& clock,
+    using Emit = AgentSession::Emit;
+    IntervalEmitter(MapDrain& drain, IntervalProcessor& proc, const Clock& clock,
                     uint32_t capacity, TotalsSnapshot baseline, uint64_t inserts_base)
-        : drain_(drain), sink_(sink), proc_(proc), clock_(clock), prev_(baseline),
+        : drain_(drain), proc_(proc), clock_(clock), prev_(baseline),
           inserts_base_(inserts_base), capacity_(capacity) {}
 
-    void emit(double seconds) {
+    void emit(double seconds, const Emit& out) {
         Interval iv;
         iv.seq = ++seq_;
         iv.now_ns = clock_.now_stamp();
@@ -102,18 +104,13 @@ public:
                      static_cast<int64_t>(drained_total_);
         evictions_ = std::max<int64_t>(evictions_, ev);
         iv.src_map = {capacity_, iv.sources.size(), static_cast<uint64_t>(evictions_)};
-        proc_.process(iv, [this](const nlohmann::json& j) { sink_.write(j); });
-        sink_.flush();
+        proc_.process(iv, out);
     }
 
-    void finish() {
-        proc_.finish(clock_.now_stamp(), [this](const nlohmann::json& j) { sink_.write(j); });
-        sink_.flush();
-    }
+    void finish(const Emit& out) { proc_.finish(clock_.now_stamp(), out); }
 
 private:
     MapDrain& drain_;
-    JsonSink& sink_;
     IntervalProcessor& proc_;
     const Clock& clock_;
     TotalsSnapshot prev_;
@@ -124,9 +121,20 @@ private:
     int64_t evictions_ = 0;
 };
 
+// The src_stats capacity a persisted program was loaded with, so that its pins are reused.
+uint32_t pinned_capacity(const std::string& pin_dir, uint32_t fallback) {
+    int fd = bpf_obj_get((pin_dir + "/src_stats").c_str());
+    if (fd < 0) return fallback;
+    bpf_map_info info{};
+    uint32_t len = sizeof(info);
+    uint32_t cap = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.max_entries : fallback;
+    close(fd);
+    return cap;
+}
+
 }  // namespace
 
-int run_agent(const RunOptions& o) {
+void AgentSession::preflight(const RunOptions& o, bool watch_persisted) {
     validate(o);
     iface_index(o.iface);
     check_privileges();
@@ -134,58 +142,112 @@ int run_agent(const RunOptions& o) {
     check_kernel();
 
     const std::string pin_dir = o.pin_root + "/" + o.iface;
-    if (std::filesystem::exists(pin_dir + "/link"))
+    if (std::filesystem::exists(pin_dir + "/link")) {
+        if (watch_persisted) return;  // its program stays; we read its maps
         throw Error("a persistent probescope is already attached to " + o.iface + " (" + pin_dir +
                         "/link)",
                     "watch it with 'probescope top --iface " + o.iface +
                         "', or remove it with 'probescope detach --iface " + o.iface + "'");
-
+    }
     // Refuse a foreign XDP program before anything is loaded or pinned.
     if (!o.force) ensure_no_xdp_program(o.iface);
-    SignalMask signals;
-    JsonSink sink(o.output);
-    auto prog = LoadedProgram::load({o.max_sources, PS_CLOCK_KTIME_COARSE, pin_dir});
-    auto link = XdpAttachment::attach(prog->prog_fd(), o.iface, parse_mode(o.mode), o.force);
-    if (o.persist) {
-        link->pin(pin_dir + "/link");
-        prog->keep_pins();
-    }
-    fprintf(stderr, "probescope: attached to %s (%s XDP), maps pinned under %s%s\n",
-            o.iface.c_str(), mode_name(link->mode()), pin_dir.c_str(),
-            prog->reused_pins() ? " (reused)" : "");
+}
 
-    MapDrain drain(prog->totals_fd(), prog->src_stats_fd(), prog->port_stats_fd(),
-                   prog->src_capacity());
+struct AgentSession::Impl {
+    // Declaration order is destruction order reversed: the link goes before the program.
+    std::unique_ptr<LoadedProgram> prog;
+    std::unique_ptr<XdpAttachment> link;
+    const char* mode = "generic";
+    bool watching = false;
+    std::unique_ptr<MapDrain> drain;
+    ResearchScannerLists research;
+    std::unique_ptr<ReverseDns> rdns;
+    std::unique_ptr<PortNames> port_names;
+    Clock clock = Clock::monotonic();
+    std::unique_ptr<IntervalProcessor> proc;
+    std::unique_ptr<IntervalEmitter> emitter;
+};
+
+AgentSession::AgentSession(const RunOptions& o, bool watch_persisted) : impl_(new Impl) {
+    Impl& m = *impl_;
+    const std::string pin_dir = o.pin_root + "/" + o.iface;
+    m.watching = watch_persisted && std::filesystem::exists(pin_dir + "/link");
+    uint32_t max_sources = m.watching ? pinned_capacity(pin_dir, o.max_sources) : o.max_sources;
+    LoadConfig lc;
+    lc.max_sources = max_sources;
+    lc.pin_dir = pin_dir;
+    m.prog = LoadedProgram::load(lc);
+    if (m.watching) {
+        // The persisted link keeps its own program attached; this one only opens the maps.
+        m.prog->keep_pins();
+        bpf_xdp_query_opts q{};
+        q.sz = sizeof(q);
+        if (bpf_xdp_query(iface_index(o.iface), 0, &q) == 0 && q.attach_mode == XDP_ATTACHED_DRV)
+            m.mode = "native";
+        fprintf(stderr, "probescope: reading the persistent probescope on %s (%s XDP) through %s\n",
+                o.iface.c_str(), m.mode, pin_dir.c_str());
+    } else {
+        m.link = XdpAttachment::attach(m.prog->prog_fd(), o.iface, parse_mode(o.mode), o.force);
+        m.mode = mode_name(m.link->mode());
+        if (o.persist) {
+            m.link->pin(pin_dir + "/link");
+            m.prog->keep_pins();
+        }
+        fprintf(stderr, "probescope: attached to %s (%s XDP), maps pinned under %s%s\n",
+                o.iface.c_str(), m.mode, pin_dir.c_str(),
+                m.prog->reused_pins() ? " (reused)" : "");
+    }
+
+    m.drain = std::make_unique<MapDrain>(m.prog->totals_fd(), m.prog->src_stats_fd(),
+                                         m.prog->port_stats_fd(), m.prog->src_capacity());
     // Reused pins: counts already emitted by an earlier agent are not emitted again,
     // but sources it had not drained yet are.
-    TotalsSnapshot baseline = prog->reused_pins() ? drain.read_totals() : TotalsSnapshot{};
-    uint64_t present = prog->reused_pins() ? drain.count_sources() : 0;
-    ResearchScannerLists research;
+    TotalsSnapshot baseline = m.prog->reused_pins() ? m.drain->read_totals() : TotalsSnapshot{};
+    uint64_t present = m.prog->reused_pins() ? m.drain->count_sources() : 0;
     for (const auto& path : o.research_lists) {
-        auto sum = research.load_file(path);
+        auto sum = m.research.load_file(path);
         fprintf(stderr, "probescope: %s: %zu research-scanner ranges labelled %s (%zu skipped)\n",
                 path.c_str(), sum.entries, sum.label.c_str(), sum.skipped);
     }
-    std::unique_ptr<ReverseDns> rdns;
-    if (o.rdns) rdns = std::make_unique<ReverseDns>(o.max_sources, 1024);
-    PortNames port_names(o.services);
-    Clock clock = Clock::monotonic();
-    ProcessorConfig pc{o.thresholds, o.max_sources, o.top_ports, true};
-    IntervalProcessor proc(pc, {o.iface, clock}, &research, rdns.get(), &port_names);
-    IntervalEmitter emitter(drain, sink, proc, clock, o.max_sources, baseline,
-                            baseline.src_inserts - present);
+    if (o.rdns) m.rdns = std::make_unique<ReverseDns>(max_sources, 1024);
+    m.port_names = std::make_unique<PortNames>(o.services);
+    ProcessorConfig pc{o.thresholds, max_sources, o.top_ports, true};
+    m.proc = std::make_unique<IntervalProcessor>(pc, RecordContext{o.iface, m.clock}, &m.research,
+                                                 m.rdns.get(), m.port_names.get());
+    m.emitter = std::make_unique<IntervalEmitter>(*m.drain, *m.proc, m.clock, max_sources,
+                                                  baseline, baseline.src_inserts - present);
+}
+
+AgentSession::~AgentSession() = default;
+
+void AgentSession::drain(double seconds, const Emit& emit) { impl_->emitter->emit(seconds, emit); }
+void AgentSession::finish(const Emit& emit) { impl_->emitter->finish(emit); }
+const char* AgentSession::mode() const { return impl_->mode; }
+bool AgentSession::watching_persisted() const { return impl_->watching; }
+
+int run_agent(const RunOptions& o) {
+    AgentSession::preflight(o);
+    SignalMask signals;
+    JsonSink sink(o.output);
+    auto server = open_record_server(record_socket_path(o.socket, o.iface));
+    AgentSession session(o);
+    auto emit = [&](const nlohmann::json& j) {
+        sink.write(j);
+        server->publish(j);
+    };
 
     const int64_t step = static_cast<int64_t>(o.interval_s * 1e9);
     int64_t last = mono_ns(), next = last + step;
     for (;;) {
         int sig = signals.wait(next - mono_ns());
         int64_t now = mono_ns();
-        emitter.emit((now - last) / 1e9);
+        server->accept_clients();
+        session.drain((now - last) / 1e9, emit);
         last = now;
-        if (sig == SIGINT || sig == SIGTERM) {
-            emitter.finish();
-            break;
-        }
+        if (sig == SIGINT || sig == SIGTERM) session.finish(emit);
+        sink.flush();
+        server->flush();
+        if (sig == SIGINT || sig == SIGTERM) break;
         if (sig == 0) next += step;
         if (next < now) next = now + step;  // we fell behind: do not burst
     }

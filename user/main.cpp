@@ -6,6 +6,7 @@
 #include "cli_options.h"
 #include "replay.h"
 #include "error.h"
+#include "top.h"
 
 #ifndef PROBESCOPE_VERSION
 #define PROBESCOPE_VERSION "0.0.0"
@@ -47,6 +48,36 @@ int main(int argc, char** argv) {
     run->add_flag("--force", ro.force, "Replace an XDP program something else attached");
     run->add_flag("--persist", ro.persist,
                   "Leave the program attached and pinned after exit (undo: probescope detach)");
+    run->add_option("--socket", ro.socket,
+                    "Serve the records to 'probescope top' on this Unix socket (default "
+                    "/run/probescope/IFACE.sock; 'none': off)");
+
+    TopOptions to;
+    auto* top = app.add_subcommand(
+        "top", "Live view of who knocks (ncurses): reads a running agent, or attaches itself");
+    top->add_option("-i,--iface", to.run.iface, "Interface to watch, e.g. eth0")->required();
+    top->add_option("--socket", to.run.socket,
+                    "A running agent's record socket (default /run/probescope/IFACE.sock); "
+                    "without one, top attaches and serves there itself")
+        ->capture_default_str();
+    top->add_option("--keep-sources", to.keep_sources,
+                    "Sources the view remembers; the least recently active are dropped")
+        ->capture_default_str();
+    top->add_option("--mode", to.run.mode, "Without a running agent: XDP mode (auto, native, generic)")
+        ->capture_default_str();
+    top->add_option("--interval", to.run.interval_s, "Without a running agent: seconds between drains")
+        ->capture_default_str();
+    top->add_option("--max-sources", to.run.max_sources,
+                    "Without a running agent: the kernel's per-source LRU map size")
+        ->capture_default_str();
+    top->add_option("--research-list", to.run.research_lists, "Known research scanners (repeatable)")
+        ->check(CLI::ExistingFile);
+    top->add_flag("!--no-rdns", to.run.rdns, "Do not resolve scanners' reverse DNS");
+    top->add_option("--services", to.run.services, "Port names file")->capture_default_str();
+    add_threshold_options(top, to.run.thresholds);
+    top->add_option("--top-ports", to.run.top_ports, "Port records per interval")->capture_default_str();
+    top->add_option("--pin-root", to.run.pin_root, "bpffs directory for pins")->capture_default_str();
+    top->add_flag("--force", to.run.force, "Replace an XDP program something else attached");
 
     ReplayOptions rp;
     auto* rep = app.add_subcommand(
@@ -84,6 +115,7 @@ int main(int argc, char** argv) {
         if (*run) return run_agent(ro);
         if (*det) return detach_iface(det_iface, det_root);
         if (*rep) return run_replay(rp);
+        if (*top) return run_top(to);
     } catch (const Error& e) {
         fprintf(stderr, "probescope: error: %s\n", e.what());
         if (!e.hint().empty()) fprintf(stderr, "probescope: hint: %s\n", e.hint().c_str());
