@@ -93,6 +93,9 @@ int main(int argc, char** argv) {
                   "Print the tables at the end (top sources, ports, flags, scanners); JSON only "
                   "with --output");
     rep->add_flag("--strict", rp.strict, "Stop at the first bad record or file");
+    rep->add_flag("--top", rp.top,
+                  "Show the result in the live view (probescope top's screens) until q; JSON only "
+                  "with --output");
     rep->add_option("--max-sources", rp.max_sources, "Sources tracked per interval")
         ->capture_default_str();
     rep->add_option("--top-ports", rp.top_ports, "Port records per interval")->capture_default_str();
@@ -114,6 +117,11 @@ int main(int argc, char** argv) {
     try {
         if (*run) return run_agent(ro);
         if (*det) return detach_iface(det_iface, det_root);
+        if (*rep && rp.top) {
+            std::vector<nlohmann::json> records;
+            int rc = run_replay(rp, [&](const nlohmann::json& j) { records.push_back(j); });
+            return rc ? rc : view_replayed(records, "replay");
+        }
         if (*rep) return run_replay(rp);
         if (*top) return run_top(to);
     } catch (const Error& e) {

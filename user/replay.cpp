@@ -17,7 +17,7 @@
 
 namespace probescope {
 
-int run_replay(const ReplayOptions& o) {
+int run_replay(const ReplayOptions& o, const std::function<void(const nlohmann::json&)>& also) {
     if (o.files.empty())
         throw Error("no capture given", "probescope replay FILE... ('-' for stdin)");
     if (!(o.interval_s > 0)) throw Error("--interval must be more than 0 seconds of capture time");
@@ -38,11 +38,12 @@ int run_replay(const ReplayOptions& o) {
     for (const auto& path : o.research_lists) research.load_file(path);
     PortNames port_names(o.services);
     std::unique_ptr<JsonSink> sink;
-    if (!o.summary || !o.output.empty()) sink = std::make_unique<JsonSink>(o.output);
+    if ((!o.summary && !o.top) || !o.output.empty()) sink = std::make_unique<JsonSink>(o.output);
     SummaryTables tables;
     auto emit = [&](const nlohmann::json& j) {
         if (sink) sink->write(j);
         if (o.summary) tables.on_record(j);
+        if (also) also(j);
     };
     ProcessorConfig pc{o.thresholds, o.max_sources, o.top_ports, true};
     IntervalProcessor labelled(pc, {"replay", Clock::unix_epoch()}, &research, nullptr,

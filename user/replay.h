@@ -1,6 +1,8 @@
 // `probescope replay FILE...`: captures through the very same XDP program (BPF_PROG_TEST_RUN),
 // with capture time as the program's clock, then the same drain, classifier and records.
 #pragma once
+#include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,7 @@ struct ReplayOptions {
     std::string output;              // JSON lines; empty: stdout (unless --summary)
     bool summary = false;            // print the seeds' tables at the end
     bool strict = false;             // stop at the first bad record
+    bool top = false;                // show the records in the top view at the end
     uint32_t max_sources = 65536;
     uint32_t top_ports = 1000;
     Thresholds thresholds;
@@ -22,6 +25,8 @@ struct ReplayOptions {
     std::string services = "/etc/services";
 };
 
-int run_replay(const ReplayOptions& o);
+// also, if set, receives every record (replay --top collects them for the view).
+int run_replay(const ReplayOptions& o,
+               const std::function<void(const nlohmann::json&)>& also = nullptr);
 
 }  // namespace probescope

@@ -339,4 +339,37 @@ int run_top(const TopOptions& o) {
     return 0;
 }
 
+int view_replayed(const std::vector<nlohmann::json>& records, const std::string& what) {
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
+        throw Error("replay --top needs a terminal", "drop --top, or use --summary");
+    check_terminal();
+    TopModel model({1000000, 2000});
+    for (const auto& r : records) model.on_record(r);
+    TopStatus status;
+    status.iface = what;
+    status.source = "replay (capture time; q quits)";
+    status.source_short = "replay";
+    status.xdp_mode = "test run";
+    status.cost_note = "replay";
+    SignalPipe sigs;
+    StderrCapture capture;
+    TopScreen screen;
+    TopView view(model, screen.colour(), screen.utf8());
+    view.draw(status);
+    for (;;) {
+        pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {sigs.fd(), POLLIN, 0}};
+        poll(fds, 2, 2000);
+        if (sigs.fired()) break;
+        bool quit = false;
+        for (int ch; (ch = getch()) != ERR;)
+            if (!view.on_key(ch)) {
+                quit = true;
+                break;
+            }
+        if (quit) break;
+        view.draw(status);
+    }
+    return 0;
+}
+
 }  // namespace probescope

@@ -3,6 +3,9 @@
 // `probescope run`), and feeds them to TopModel; TopView draws them.
 #pragma once
 #include <cstddef>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "agent.h"
 
@@ -14,5 +17,7 @@ struct TopOptions {
 };
 
 int run_top(const TopOptions& o);
+// replay --top: the same view over the records of a finished replay, until q.
+int view_replayed(const std::vector<nlohmann::json>& records, const std::string& what);
 
 }  // namespace probescope

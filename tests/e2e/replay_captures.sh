@@ -237,4 +237,16 @@ expect_eq "--summary: no JSON on stdout" "$(grep -c '^{' "$WORK/summary.txt")" 0
 replay summary-json "$C/summary.pcap" --summary
 expect_eq "--summary -o FILE: JSON too" "$(classes summary-json)" 22
 
+# --- replay --top: the live view's screens over the replayed records, until q (under tmux). ---
+TMUX_SOCK=$WORK/tmux.sock
+tm() { tmux -S "$TMUX_SOCK" "$@"; }
+tm new-session -d -x 120 -y 40 -s replay "$PROBESCOPE replay $C/scan-en10mb.pcap --top; echo REPLAY-EXIT=\$?; sleep 30"
+for _ in $(seq 50); do tm capture-pane -p -t replay | grep -q '198.51.100.10' && break; sleep 0.2; done
+screen=$(tm capture-pane -p -t replay)
+expect_eq "replay --top: the scanner's row is on screen" "$(grep -c '198.51.100.10 .*syn .*nmap' <<<"$screen")" 1
+tm send-keys -t replay q
+for _ in $(seq 50); do tm capture-pane -p -t replay | grep -q 'REPLAY-EXIT' && break; sleep 0.2; done
+expect_eq "replay --top: q quits cleanly" "$(tm capture-pane -p -t replay | grep -o 'REPLAY-EXIT=[0-9]*')" "REPLAY-EXIT=0"
+tm kill-server 2>/dev/null
+
 exit $FAILED
