@@ -38,8 +38,10 @@ void validate(const RunOptions& o) {
         uint64_t need = static_cast<uint64_t>(o.max_sources) * src_entry_bytes();
         if (need > ram / 2)
             throw Error("--max-sources " + std::to_string(o.max_sources) + " needs " +
-                            std::to_string(need >> 20) + " MiB of kernel memory, more than half "
-                            "of this machine's " + std::to_string(ram >> 20) + " MiB",
+                            std::to_string(need >> 20) +
+                            " MiB of kernel memory, more than half "
+                            "of this machine's " +
+                            std::to_string(ram >> 20) + " MiB",
                         "choose at most " + std::to_string(ram / 2 / src_entry_bytes()));
     }
     validate(o.thresholds);
@@ -83,10 +85,14 @@ int64_t mono_ns() {
 class IntervalEmitter {
 public:
     using Emit = AgentSession::Emit;
-    IntervalEmitter(MapDrain& drain, IntervalProcessor& proc, const Clock& clock,
-                    uint32_t capacity, TotalsSnapshot baseline, uint64_t inserts_base)
-        : drain_(drain), proc_(proc), clock_(clock), prev_(baseline),
-          inserts_base_(inserts_base), capacity_(capacity) {}
+    IntervalEmitter(MapDrain& drain, IntervalProcessor& proc, const Clock& clock, uint32_t capacity,
+                    TotalsSnapshot baseline, uint64_t inserts_base)
+        : drain_(drain),
+          proc_(proc),
+          clock_(clock),
+          prev_(baseline),
+          inserts_base_(inserts_base),
+          capacity_(capacity) {}
 
     void emit(double seconds, const Emit& out) {
         Interval iv;
@@ -144,10 +150,10 @@ void AgentSession::preflight(const RunOptions& o, bool watch_persisted) {
     const std::string pin_dir = o.pin_root + "/" + o.iface;
     if (std::filesystem::exists(pin_dir + "/link")) {
         if (watch_persisted) return;  // its program stays; we read its maps
-        throw Error("a persistent probescope is already attached to " + o.iface + " (" + pin_dir +
-                        "/link)",
-                    "watch it with 'probescope top --iface " + o.iface +
-                        "', or remove it with 'probescope detach --iface " + o.iface + "'");
+        throw Error(
+            "a persistent probescope is already attached to " + o.iface + " (" + pin_dir + "/link)",
+            "watch it with 'probescope top --iface " + o.iface +
+                "', or remove it with 'probescope detach --iface " + o.iface + "'");
     }
     // Refuse a foreign XDP program before anything is loaded or pinned.
     if (!o.force) ensure_no_xdp_program(o.iface);
@@ -194,8 +200,7 @@ AgentSession::AgentSession(const RunOptions& o, bool watch_persisted) : impl_(ne
             m.prog->keep_pins();
         }
         fprintf(stderr, "probescope: attached to %s (%s XDP), maps pinned under %s%s\n",
-                o.iface.c_str(), m.mode, pin_dir.c_str(),
-                m.prog->reused_pins() ? " (reused)" : "");
+                o.iface.c_str(), m.mode, pin_dir.c_str(), m.prog->reused_pins() ? " (reused)" : "");
     }
 
     m.drain = std::make_unique<MapDrain>(m.prog->totals_fd(), m.prog->src_stats_fd(),
@@ -214,8 +219,8 @@ AgentSession::AgentSession(const RunOptions& o, bool watch_persisted) : impl_(ne
     ProcessorConfig pc{o.thresholds, max_sources, o.top_ports, true};
     m.proc = std::make_unique<IntervalProcessor>(pc, RecordContext{o.iface, m.clock}, &m.research,
                                                  m.rdns.get(), m.port_names.get());
-    m.emitter = std::make_unique<IntervalEmitter>(*m.drain, *m.proc, m.clock, max_sources,
-                                                  baseline, baseline.src_inserts - present);
+    m.emitter = std::make_unique<IntervalEmitter>(*m.drain, *m.proc, m.clock, max_sources, baseline,
+                                                  baseline.src_inserts - present);
 }
 
 AgentSession::~AgentSession() = default;

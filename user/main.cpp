@@ -4,8 +4,8 @@
 
 #include "agent.h"
 #include "cli_options.h"
-#include "replay.h"
 #include "error.h"
+#include "replay.h"
 #include "top.h"
 
 #ifndef PROBESCOPE_VERSION
@@ -63,25 +63,31 @@ int main(int argc, char** argv) {
     top->add_option("--keep-sources", to.keep_sources,
                     "Sources the view remembers; the least recently active are dropped")
         ->capture_default_str();
-    top->add_option("--mode", to.run.mode, "Without a running agent: XDP mode (auto, native, generic)")
+    top->add_option("--mode", to.run.mode,
+                    "Without a running agent: XDP mode (auto, native, generic)")
         ->capture_default_str();
-    top->add_option("--interval", to.run.interval_s, "Without a running agent: seconds between drains")
+    top->add_option("--interval", to.run.interval_s,
+                    "Without a running agent: seconds between drains")
         ->capture_default_str();
     top->add_option("--max-sources", to.run.max_sources,
                     "Without a running agent: the kernel's per-source LRU map size")
         ->capture_default_str();
-    top->add_option("--research-list", to.run.research_lists, "Known research scanners (repeatable)")
+    top->add_option("--research-list", to.run.research_lists,
+                    "Known research scanners (repeatable)")
         ->check(CLI::ExistingFile);
     top->add_flag("!--no-rdns", to.run.rdns, "Do not resolve scanners' reverse DNS");
     top->add_option("--services", to.run.services, "Port names file")->capture_default_str();
     add_threshold_options(top, to.run.thresholds);
-    top->add_option("--top-ports", to.run.top_ports, "Port records per interval")->capture_default_str();
-    top->add_option("--pin-root", to.run.pin_root, "bpffs directory for pins")->capture_default_str();
+    top->add_option("--top-ports", to.run.top_ports, "Port records per interval")
+        ->capture_default_str();
+    top->add_option("--pin-root", to.run.pin_root, "bpffs directory for pins")
+        ->capture_default_str();
     top->add_flag("--force", to.run.force, "Replace an XDP program something else attached");
 
     ReplayOptions rp;
     auto* rep = app.add_subcommand(
-        "replay", "Analyse captures (pcap, pcapng, .gz, '-' for stdin) through the same XDP program");
+        "replay",
+        "Analyse captures (pcap, pcapng, .gz, '-' for stdin) through the same XDP program");
     rep->add_option("files", rp.files, "Captures, read in order")->required();
     rep->add_option("--dst", rp.dst,
                     "Count only packets toward this address or CIDR (repeatable); a LAN capture "
@@ -98,14 +104,16 @@ int main(int argc, char** argv) {
                   "with --output");
     rep->add_option("--max-sources", rp.max_sources, "Sources tracked per interval")
         ->capture_default_str();
-    rep->add_option("--top-ports", rp.top_ports, "Port records per interval")->capture_default_str();
+    rep->add_option("--top-ports", rp.top_ports, "Port records per interval")
+        ->capture_default_str();
     rep->add_option("--research-list", rp.research_lists, "Known research scanners (repeatable)")
         ->check(CLI::ExistingFile);
     rep->add_option("--services", rp.services, "Port names file")->capture_default_str();
     add_threshold_options(rep, rp.thresholds);
 
     std::string det_iface, det_root = "/sys/fs/bpf/probescope";
-    auto* det = app.add_subcommand("detach", "Remove a persisted or crashed probescope from an interface");
+    auto* det =
+        app.add_subcommand("detach", "Remove a persisted or crashed probescope from an interface");
     det->add_option("-i,--iface", det_iface, "Interface")->required();
     det->add_option("--pin-root", det_root, "bpffs directory for pins")->capture_default_str();
 
