@@ -81,35 +81,18 @@ int64_t mono_ns() {
     return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
-// Reads successive drains into Intervals; the IntervalProcessor turns them into records.
+// Feeds successive drains (MapDrain::read_interval) to the IntervalProcessor.
 class IntervalEmitter {
 public:
     using Emit = AgentSession::Emit;
-    IntervalEmitter(MapDrain& drain, IntervalProcessor& proc, const Clock& clock, uint32_t capacity,
+    IntervalEmitter(MapDrain& drain, IntervalProcessor& proc, const Clock& clock,
                     TotalsSnapshot baseline, uint64_t inserts_base)
-        : drain_(drain),
-          proc_(proc),
-          clock_(clock),
-          prev_(baseline),
-          inserts_base_(inserts_base),
-          capacity_(capacity) {}
+        : drain_(drain), proc_(proc), clock_(clock) {
+        drain_.set_baseline(baseline, inserts_base);
+    }
 
     void emit(double seconds, const Emit& out) {
-        Interval iv;
-        iv.seq = ++seq_;
-        iv.now_ns = clock_.now_stamp();
-        iv.seconds = seconds;
-        iv.cumulative = drain_.read_totals();
-        iv.delta = iv.cumulative - prev_;
-        prev_ = iv.cumulative;
-        drain_.drain_sources(iv.sources);
-        drain_.read_ports(iv.ports);
-        drained_total_ += iv.sources.size();
-        // Inserts that were neither drained nor still present were evicted by the LRU.
-        int64_t ev = static_cast<int64_t>(iv.cumulative.src_inserts - inserts_base_) -
-                     static_cast<int64_t>(drained_total_);
-        evictions_ = std::max<int64_t>(evictions_, ev);
-        iv.src_map = {capacity_, iv.sources.size(), static_cast<uint64_t>(evictions_)};
+        Interval iv = drain_.read_interval(clock_.now_stamp(), seconds);
         proc_.process(iv, out);
     }
 
@@ -119,12 +102,6 @@ private:
     MapDrain& drain_;
     IntervalProcessor& proc_;
     const Clock& clock_;
-    TotalsSnapshot prev_;
-    uint64_t inserts_base_;
-    uint64_t capacity_;
-    uint64_t seq_ = 0;
-    uint64_t drained_total_ = 0;
-    int64_t evictions_ = 0;
 };
 
 // The src_stats capacity a persisted program was loaded with, so that its pins are reused.
@@ -219,7 +196,7 @@ AgentSession::AgentSession(const RunOptions& o, bool watch_persisted) : impl_(ne
     ProcessorConfig pc{o.thresholds, max_sources, o.top_ports, true};
     m.proc = std::make_unique<IntervalProcessor>(pc, RecordContext{o.iface, m.clock}, &m.research,
                                                  m.rdns.get(), m.port_names.get());
-    m.emitter = std::make_unique<IntervalEmitter>(*m.drain, *m.proc, m.clock, max_sources, baseline,
+    m.emitter = std::make_unique<IntervalEmitter>(*m.drain, *m.proc, m.clock, baseline,
                                                   baseline.src_inserts - present);
 }
 

@@ -57,7 +57,7 @@ static json distinct_json(const DistinctCount& d) {
 
 json IntervalProcessor::scanner_record(const Interval& iv, const SourceState& s,
                                        const Verdict& v) const {
-    json j{{"type", v.scanner ? "scanner" : "backscatter_source"},
+    json j{{"type", "scanner"},
            {"time", rfc3339(ctx_.clock.to_unix_ns(iv.now_ns))},
            {"interface", ctx_.iface},
            {"src", format_addr(s.addr.data())},
@@ -231,7 +231,6 @@ void IntervalProcessor::process(Interval& iv, const Emit& emit) {
         if (!v.scanner && !is_back) continue;
         if (rdns_ && !s.verdict) rdns_->request(s.addr);
         if (s.verdict && s.verdict->same_verdict(v)) continue;
-        if (!s.verdict) s.classified_at_ns = iv.now_ns;
         s.verdict = std::make_shared<const Verdict>(v);
         if (v.scanner) emit(scanner_record(iv, s, v));
     }

@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "error.h"
@@ -103,6 +104,30 @@ uint64_t MapDrain::count_sources() const {
         ++n;
     }
     return n;
+}
+
+void MapDrain::set_baseline(const TotalsSnapshot& totals, uint64_t inserts_base) {
+    prev_ = totals;
+    inserts_base_ = inserts_base;
+}
+
+Interval MapDrain::read_interval(uint64_t now_ns, double seconds) {
+    Interval iv;
+    iv.seq = ++seq_;
+    iv.now_ns = now_ns;
+    iv.seconds = seconds;
+    iv.cumulative = read_totals();
+    iv.delta = iv.cumulative - prev_;
+    prev_ = iv.cumulative;
+    drain_sources(iv.sources);
+    read_ports(iv.ports);
+    drained_total_ += iv.sources.size();
+    // Inserts that were neither drained nor still present were evicted by the LRU.
+    int64_t ev = static_cast<int64_t>(iv.cumulative.src_inserts - inserts_base_) -
+                 static_cast<int64_t>(drained_total_);
+    evictions_ = std::max<int64_t>(evictions_, ev);
+    iv.src_map = {src_capacity_, iv.sources.size(), static_cast<uint64_t>(evictions_)};
+    return iv;
 }
 
 void MapDrain::read_ports(std::vector<PortSample>& out) {

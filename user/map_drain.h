@@ -25,6 +25,14 @@ public:
     void read_ports(std::vector<PortSample>& out);
     bool batch_supported() const { return batch_ok_; }
 
+    // Where counting starts: totals already reported (a restarted agent reusing pins) and
+    // the inserts that are not this reader's to drain or call evicted.
+    void set_baseline(const TotalsSnapshot& totals, uint64_t inserts_base);
+    // One drain as an Interval: totals and their delta, the drained sources, the ports that
+    // moved, and the src_stats fill with evictions since the baseline. Every front end (run,
+    // top, replay) reads its intervals here.
+    Interval read_interval(uint64_t now_ns, double seconds);
+
 private:
     size_t drain_by_key(std::vector<SourceSample>& out);
     int totals_fd_, src_fd_;
@@ -35,6 +43,11 @@ private:
     std::vector<ps_src_key> keys_;
     std::vector<ps_src_stats> values_;
     bool batch_ok_ = true;
+    TotalsSnapshot prev_;
+    uint64_t inserts_base_ = 0;
+    uint64_t seq_ = 0;
+    uint64_t drained_total_ = 0;
+    int64_t evictions_ = 0;
 };
 
 }  // namespace probescope

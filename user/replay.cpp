@@ -50,26 +50,11 @@ int run_replay(const ReplayOptions& o, const std::function<void(const nlohmann::
                                &port_names);
 
     const int64_t step = static_cast<int64_t>(o.interval_s * 1e9);
-    TotalsSnapshot prev;
-    uint64_t seq = 0, drained_total = 0, records = 0, bad_files = 0, backwards = 0, unreadable = 0,
-             unopened = 0;
+    uint64_t records = 0, bad_files = 0, backwards = 0, unreadable = 0, unopened = 0;
     int64_t start = 0, last_ts = 0;
     bool started = false;
     auto drain_interval = [&](int64_t end_ns) {
-        Interval iv;
-        iv.seq = ++seq;
-        iv.now_ns = static_cast<uint64_t>(end_ns);
-        iv.seconds = o.interval_s;
-        iv.cumulative = drain.read_totals();
-        iv.delta = iv.cumulative - prev;
-        prev = iv.cumulative;
-        drain.drain_sources(iv.sources);
-        drain.read_ports(iv.ports);
-        drained_total += iv.sources.size();
-        iv.src_map = {o.max_sources, iv.sources.size(),
-                      iv.cumulative.src_inserts > drained_total
-                          ? iv.cumulative.src_inserts - drained_total
-                          : 0};
+        Interval iv = drain.read_interval(static_cast<uint64_t>(end_ns), o.interval_s);
         labelled.process(iv, emit);
     };
 

@@ -67,7 +67,6 @@ struct SourceState {
     uint64_t peak_dsts = 0;
     // The verdict last reported for this source (null: never classified a scanner).
     std::shared_ptr<const Verdict> verdict;
-    uint64_t classified_at_ns = 0;
 
     uint64_t total_packets() const;
     uint64_t interval_packets() const;
