@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
 
 #include "error.h"
@@ -42,8 +43,8 @@ static bool someone_listens(const std::string& path) {
     return ok;
 }
 
-RecordServer::RecordServer(const std::string& path, size_t max_backlog)
-    : max_backlog_(max_backlog) {
+RecordServer::RecordServer(const std::string& path, size_t max_backlog, size_t max_history)
+    : max_backlog_(max_backlog), max_history_(max_history) {
     if (path.empty()) return;
     sockaddr_un sa;
     if (!make_addr(path, sa))
@@ -96,8 +97,44 @@ void RecordServer::accept_clients() {
     for (;;) {
         int c = accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (c < 0) break;  // EAGAIN: no more; anything else: try again next interval
-        clients_.push_back({c, {}});
+        std::string pending;
+        for (const auto& line : history()) pending += line;
+        clients_.push_back({c, std::move(pending)});
     }
+}
+
+// Records a joining `top` needs to show what happened before it came: verdicts and episodes.
+static bool is_event(const std::string& type) {
+    return type == "scanner" || type == "scanner_end" || type == "flood" || type == "backscatter";
+}
+
+void RecordServer::remember(const std::string& type, const nlohmann::json& record,
+                            const std::string& line) {
+    Kept k{seq_++, line};
+    if (type == "scanner" || type == "scanner_end") {
+        std::string src = record.value("src", "");
+        if (type == "scanner")
+            open_[src] = k;
+        else
+            open_.erase(src);
+    }
+    recent_.push_back(std::move(k));
+    while (recent_.size() > max_history_) recent_.pop_front();
+}
+
+std::vector<std::string> RecordServer::history() const {
+    // Open verdicts older than the recent window first, oldest first; then the window.
+    uint64_t window_start = recent_.empty() ? seq_ : recent_.front().seq;
+    std::vector<const Kept*> older;
+    for (const auto& [src, k] : open_)
+        if (k.seq < window_start) older.push_back(&k);
+    std::sort(older.begin(), older.end(),
+              [](const Kept* a, const Kept* b) { return a->seq < b->seq; });
+    std::vector<std::string> out;
+    out.reserve(older.size() + recent_.size());
+    for (const Kept* k : older) out.push_back(k->line);
+    for (const auto& k : recent_) out.push_back(k.line);
+    return out;
 }
 
 void RecordServer::drop(size_t i, bool slow) {
@@ -113,9 +150,14 @@ void RecordServer::drop(size_t i, bool slow) {
 }
 
 void RecordServer::publish(const nlohmann::json& record) {
-    if (clients_.empty()) return;
+    if (fd_ < 0) return;
+    auto t = record.find("type");
+    const std::string type = t != record.end() && t->is_string() ? t->get<std::string>() : "";
+    bool event = is_event(type);
+    if (clients_.empty() && !event) return;
     std::string line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     line += '\n';
+    if (event) remember(type, record, line);
     publish_line(line);
 }
 

@@ -2,14 +2,18 @@
 // bpffs holds no sockets, so the default is /run/probescope/<iface>.sock (directory 0750,
 // socket 0660). The drain loop never waits for a client: writes are non-blocking, each client
 // has a bounded backlog, and a client that falls further behind is dropped and counted.
+// A client that joins a running agent first gets its history: the latest verdict of every
+// scanner still open, then the most recent events (scanner, scanner_end, flood, backscatter).
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace probescope {
@@ -21,7 +25,8 @@ class RecordServer {
 public:
     // Empty path: a server that serves nothing. Refuses (Error) when another process serves
     // the path; a stale socket file (nobody listening) is replaced.
-    explicit RecordServer(const std::string& path, size_t max_backlog = 16u << 20);
+    explicit RecordServer(const std::string& path, size_t max_backlog = 16u << 20,
+                          size_t max_history = 2048);
     ~RecordServer();
     RecordServer(const RecordServer&) = delete;
     RecordServer& operator=(const RecordServer&) = delete;
@@ -29,11 +34,14 @@ public:
     // Takes new clients; call once per interval before its records, so each gets whole ones.
     void accept_clients();
     bool has_clients() const { return !clients_.empty(); }
-    // Queues one record line for every client.
+    // Queues one record line for every client, and keeps events for clients yet to come.
     void publish(const nlohmann::json& record);
-    void publish_line(std::string_view line);  // with its '\n'
+    void publish_line(std::string_view line);  // with its '\n'; not kept in the history
     // Writes what each client can take now; drops clients that are gone or too slow.
     void flush();
+
+    // What a client joining now is sent first, in the order it was published.
+    std::vector<std::string> history() const;
 
     const std::string& path() const { return path_; }
     size_t clients() const { return clients_.size(); }
@@ -44,7 +52,13 @@ private:
         int fd;
         std::string pending;
     };
+    struct Kept {
+        uint64_t seq;
+        std::string line;
+    };
     void drop(size_t i, bool slow);
+    // Keeps an event line (type is scanner, scanner_end, flood or backscatter).
+    void remember(const std::string& type, const nlohmann::json& record, const std::string& line);
     std::string path_;
     std::string created_dir_;  // removed at exit when empty
     int fd_ = -1;
@@ -52,6 +66,10 @@ private:
     size_t max_backlog_;
     std::vector<Client> clients_;
     uint64_t dropped_slow_ = 0;
+    size_t max_history_;
+    uint64_t seq_ = 0;
+    std::deque<Kept> recent_;                           // the last max_history_ events
+    std::unordered_map<std::string, Kept> open_;        // src -> its latest scanner record
 };
 
 // A server on path, or, with a warning on stderr, one that serves nothing when it cannot listen

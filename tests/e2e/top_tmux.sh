@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # End to end: `probescope top` in a tmux pane against a lab namespace while real nmap and hping3
 # scans run. Keys drive it (views, sort, filter, detail, windows, pause, help, quit);
-# capture-pane checks what is on screen; after q the terminal must be back to a shell prompt
-# with icanon and echo on. Both data paths: top alone (it attaches and drains itself), and top
-# next to a running `probescope run` (it reads the agent's record socket). One run at 80x24
-# with a terminal that has no colours; Ctrl-C and SIGTERM restore the terminal as q does.
+# capture-pane checks what is on screen; after q, Ctrl-C, SIGTERM and a crash (SIGSEGV) the
+# terminal must be back to a shell prompt with icanon and echo on. Three data paths: top alone
+# (it attaches and drains itself), top next to a running `probescope run` (it reads the agent's
+# record socket; a viewer that joins late first gets the open verdicts and recent events), and
+# top over the pinned maps of a program that `run --persist` left attached. One run at 80x24
+# with a terminal that has no colours.
 # PROBESCOPE_TOP_CAPTURES=DIR keeps the captures (README.md shows them).
 . "$(dirname "$0")/common.sh"
 GEN=${3:?usage: $0 PROBESCOPE BPFGEN PROBESCOPE_GEN}
@@ -251,9 +253,22 @@ new_pane D 100 30 screen
 typed D "nsenter --net=/run/netns/$LAB_TGT $PROBESCOPE top --iface $LAB_TGT_IF --socket $WORK/agent.sock"
 keys D Enter
 shows "D: top started" D 'probescope top' 15
+# D joined after the -sF scan was judged: the agent hands it the open verdicts and recent events.
+row_has "D: a late viewer gets the open verdict" D $NET.12 ' fin +nmap '
+keys D F4
+shows "D: a late viewer gets the recent events" D "scanner +$NET.12 " 5
 TOP_PID=$(pgrep -P "$("${TM[@]}" display-message -p -t D '#{pane_pid}')" | head -1)
 [ -n "$TOP_PID" ] && kill -TERM "$TOP_PID"
 terminal_restored D "D (SIGTERM)"
+# A crash (SIGSEGV here, sent from outside) must not leave the terminal raw either.
+new_pane E 100 30 screen
+typed E "nsenter --net=/run/netns/$LAB_TGT $PROBESCOPE top --iface $LAB_TGT_IF --socket $WORK/agent.sock; echo exit=\$?"
+keys E Enter
+shows "E: top started" E 'probescope top' 15
+TOP_PID=$(pgrep -P "$("${TM[@]}" display-message -p -t E '#{pane_pid}')" | head -1)
+[ -n "$TOP_PID" ] && kill -SEGV "$TOP_PID"
+shows "E: the crash is reported, not hidden" E 'exit=139' 5
+terminal_restored E "E (SIGSEGV)"
 stop_agent || { echo "FAIL agent exit status"; FAILED=1; }
 tool=$(jq -rs "[.[] | select(.type==\"scanner\" and .src==\"$NET.12\")] | first | .tool.name + \" \" + .techniques[0]" "$WORK/out.json")
 expect_eq "B: the agent's JSON says what top showed" "$tool" "nmap fin"
@@ -263,5 +278,24 @@ grep -q "dropped a record-socket client" "$WORK/agent.err" && { echo "FAIL B: th
 	echo "ok   B: no viewer dropped"
 expect_eq "B: no XDP program left" "$(in_tgt ip -o link show "$LAB_TGT_IF" | grep -c xdp)" 0
 expect_eq "B: no socket left" "$(ls "$WORK/agent.sock" 2>/dev/null | wc -l)" 0
+
+# ---- F: top over a program that `run --persist` left attached (no agent running) -----------
+start_agent --no-rdns --socket none --persist
+stop_agent || { echo "FAIL F: agent exit status"; FAILED=1; }
+expect_eq "F: the persisted program stays attached" "$(in_tgt ip -o link show "$LAB_TGT_IF" | grep -c xdp)" 1
+new_pane F 120 40 screen
+typed F "nsenter --net=/run/netns/$LAB_TGT $PROBESCOPE top --iface $LAB_TGT_IF --pin-root $PIN_ROOT --socket $WORK/top-f.sock --interval 0.5 --no-rdns 2>$WORK/top-f.err"
+keys F Enter
+shows "F: top reads the persistent link's maps" F 'probescope top .*persistent' 15
+nm -sN -S $NET.13 -p 1-30 "$LAB_TGT_IP"
+row_has "F: nmap -sN through the pinned maps" F $NET.13 ' null +nmap '
+keys F q
+terminal_restored F "F"
+grep -q "stopped reading the persistent probescope on $LAB_TGT_IF" "$WORK/top-f.err" &&
+	echo "ok   F: top left the persistent program alone" || { echo "FAIL F: exit message"; cat "$WORK/top-f.err"; FAILED=1; }
+expect_eq "F: still attached after top" "$(in_tgt ip -o link show "$LAB_TGT_IF" | grep -c xdp)" 1
+in_tgt "$PROBESCOPE" detach --iface "$LAB_TGT_IF" --pin-root "$PIN_ROOT" 2>/dev/null
+expect_eq "F: detach removes it" "$(in_tgt ip -o link show "$LAB_TGT_IF" | grep -c xdp)" 0
+expect_eq "F: no pins left" "$(find "$PIN_ROOT" -mindepth 1 2>/dev/null | wc -l)" 0
 umount_private_bpffs
 exit $FAILED

@@ -54,6 +54,61 @@ TEST(RecordSocket, ClientGetsWholeLinesFromItsFirstInterval) {
     EXPECT_EQ(lines[1], R"({"src":"192.0.2.1","type":"source"})");
 }
 
+// Reads from client until n lines arrived (or a bounded number of tries).
+static std::vector<std::string> read_n(RecordServer& server, RecordClient& client, size_t n) {
+    std::vector<std::string> lines;
+    for (int i = 0; i < 100 && lines.size() < n; ++i) {
+        server.flush();
+        client.read_lines([&](std::string_view l) { lines.emplace_back(l); });
+        usleep(2000);
+    }
+    return lines;
+}
+
+TEST(RecordSocket, JoiningClientGetsOpenVerdictsThenRecentEvents) {
+    TempDir dir;
+    const std::string path = (dir.path() / "agent.sock").string();
+    RecordServer server(path, 16u << 20, 3);  // keeps the last 3 events
+    using nlohmann::json;
+    server.publish({{"type", "scanner"}, {"src", "192.0.2.1"}, {"n", 1}});  // open, updated below
+    server.publish({{"type", "scanner"}, {"src", "192.0.2.2"}, {"n", 2}});  // open, never ends
+    server.publish({{"type", "scanner"}, {"src", "192.0.2.3"}, {"n", 3}});  // ends below
+    server.publish({{"type", "stats"}, {"n", 4}});                          // not an event
+    server.publish({{"type", "scanner"}, {"src", "192.0.2.1"}, {"n", 5}});
+    server.publish({{"type", "scanner_end"}, {"src", "192.0.2.3"}, {"n", 6}});
+    server.publish({{"type", "flood"}, {"phase", "start"}, {"n", 7}});
+    server.publish({{"type", "source"}, {"src", "192.0.2.9"}, {"n", 8}});  // not an event
+
+    // The window holds 5, 6, 7; 192.0.2.2's verdict fell out of it but is still open, so it
+    // comes first; 192.0.2.1's first verdict was superseded; 192.0.2.3's ended.
+    RecordClient client;
+    ASSERT_TRUE(client.connect(path));
+    server.accept_clients();
+    server.publish({{"type", "stats"}, {"n", 9}});
+    auto lines = read_n(server, client, 5);
+    ASSERT_EQ(lines.size(), 5u);
+    EXPECT_EQ(json::parse(lines[0])["n"], 2);
+    EXPECT_EQ(json::parse(lines[1])["n"], 5);
+    EXPECT_EQ(json::parse(lines[2])["n"], 6);
+    EXPECT_EQ(json::parse(lines[3])["n"], 7);
+    EXPECT_EQ(json::parse(lines[4])["n"], 9);  // then live records, as for any client
+    EXPECT_EQ(server.history().size(), 4u);
+}
+
+TEST(RecordSocket, EndedVerdictsAreNotReplayedOnceOutOfTheWindow) {
+    TempDir dir;
+    const std::string path = (dir.path() / "agent.sock").string();
+    RecordServer server(path, 16u << 20, 2);
+    server.publish({{"type", "scanner"}, {"src", "2001:db8::1"}, {"n", 1}});
+    server.publish({{"type", "scanner_end"}, {"src", "2001:db8::1"}, {"n", 2}});
+    server.publish({{"type", "backscatter"}, {"n", 3}});
+    server.publish({{"type", "backscatter"}, {"n", 4}});
+    auto h = server.history();
+    ASSERT_EQ(h.size(), 2u);
+    EXPECT_EQ(nlohmann::json::parse(h[0])["n"], 3);
+    EXPECT_EQ(nlohmann::json::parse(h[1])["n"], 4);
+}
+
 TEST(RecordSocket, SlowClientIsDroppedNeverWaitedFor) {
     TempDir dir;
     const std::string path = (dir.path() / "agent.sock").string();
