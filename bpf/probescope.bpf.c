@@ -525,10 +525,11 @@ __noinline int ps_track(struct xdp_md *ctx, struct pkt_info *p)
 	struct ps_probe_facts f = {};
 	struct ps_src_stats *s;
 	struct ps_totals *t;
-	__u32 cls, dst32, src32, port_item = 0, zero = 0, tech;
+	__u32 cls, dst32, port_item, port_idx = PS_PORT_TABLE_SIZE, zero = 0, tech;
 	__be32 seq_raw = 0;
 	__u64 now = ps_now();
-	int slot;
+	__u32 n_tech = 0;
+	int slot, fresh, new_item;
 
 	t = bpf_map_lookup_elem(&totals, &zero);
 	if (!p || !t)
@@ -547,7 +548,8 @@ __noinline int ps_track(struct xdp_md *ctx, struct pkt_info *p)
 			s->first_seen_ns = now;
 	}
 	s->last_seen_ns = now;
-	if (cls < PS_SRC_CLASS_COUNT)
+	/* Probes are counted once, by technique; user space derives their pkts[] from it. */
+	if (cls >= PS_PROBE_CLASS_COUNT && cls < PS_SRC_CLASS_COUNT)
 		__sync_fetch_and_add(&s->pkts[cls], 1);
 
 	f.sport = p->sport;
@@ -557,16 +559,24 @@ __noinline int ps_track(struct xdp_md *ctx, struct pkt_info *p)
 	f.tcp_flags = p->tcp_flags;
 	f.l4proto = p->l4proto;
 	dst32 = ps_fold_addr(p->dst);
+	/*
+	 * Tool fingerprints are ratios over a source's TCP probes: the first PS_FP_SAMPLE of each
+	 * interval decide them, and later probes skip the header reads and their atomics.
+	 */
 	if (p->l4proto == PS_IPPROTO_TCP &&
-	    (cls == PS_CLASS_TCP_SYN || cls == PS_CLASS_TCP_ODD || cls == PS_CLASS_TCP_ACK_PROBE) &&
-	    read_tcp_facts(ctx, p, &f, &seq_raw) == 0)
-		count_fingerprints(s, p, &f, dst32, seq_raw);
-	s->last = f;
+	    (cls == PS_CLASS_TCP_SYN || cls == PS_CLASS_TCP_ODD || cls == PS_CLASS_TCP_ACK_PROBE)) {
+		if (s->tcp_probes < PS_FP_SAMPLE && read_tcp_facts(ctx, p, &f, &seq_raw) == 0) {
+			count_fingerprints(s, p, &f, dst32, seq_raw);
+			s->last = f;
+		}
+	} else {
+		s->last = f;
+	}
 
 	tech = technique_of(cls, p->tcp_flags);
 	barrier_var(tech);
 	if (tech < PS_TECH_COUNT)
-		__sync_fetch_and_add(&s->technique[tech], 1);
+		n_tech = __sync_fetch_and_add(&s->technique[tech], 1);
 	if (cls == PS_CLASS_UDP) {
 		__u32 kind = ps_udp_probe_kind(ctx, p->l4_off, p->dport);
 		__u32 empty = kind >> 8;
@@ -576,7 +586,7 @@ __noinline int ps_track(struct xdp_md *ctx, struct pkt_info *p)
 		if (kind < PS_UDP_PROBE_COUNT)
 			__sync_fetch_and_add(&s->udp_probe[kind], 1);
 		/* nmap -sU: one source port for the whole scan, no payload for most ports. */
-		if (s->pkts[PS_CLASS_UDP] == 1)
+		if (n_tech == 0)
 			s->udp_first_sport = p->sport;
 		if (p->sport == s->udp_first_sport)
 			__sync_fetch_and_add(&s->udp_same_sport, 1);
@@ -584,33 +594,42 @@ __noinline int ps_track(struct xdp_md *ctx, struct pkt_info *p)
 			__sync_fetch_and_add(&s->udp_empty, 1);
 	}
 
+	/*
+	 * Distinct ports and destinations: an item already in its slot set is already in the HLL
+	 * beside it (and this source in the port's HLL), so only new or overflowing items pay for
+	 * the HLL update. Backscatter hits our ports too, but they were not probed: no port_stats.
+	 */
 	if (p->l4proto == PS_IPPROTO_TCP || p->l4proto == PS_IPPROTO_UDP) {
 		__u32 proto = p->l4proto == PS_IPPROTO_TCP ? PS_PORT_PROTO_TCP : PS_PORT_PROTO_UDP;
-		__u32 idx = proto << 16 | p->dport;
-		/* Backscatter hits our ports too, but they were not probed: no port_stats. */
-		struct ps_port_stats *ps =
-			cls < PS_PROBE_CLASS_COUNT ? bpf_map_lookup_elem(&port_stats, &idx) : NULL;
 
 		port_item = PS_PORT_SLOT(proto, p->dport);
-		if (ps) {
-			src32 = ps_fold_addr(p->src.addr);
-			__sync_fetch_and_add(&ps->pkts, 1);
-			ps_hll_add(ps->src_hll, ps_mix32(src32));
-		}
+		port_idx = proto << 16 | p->dport;
 	} else {
 		port_item = PS_PORT_SLOT(PS_PORT_SLOT_ICMP, 0);
 	}
-
-	slot = ps_slot_add(s->port_slots, PS_EXACT_PORTS, port_item);
+	slot = ps_slot_add(s->port_slots, PS_EXACT_PORTS, port_item, &fresh);
 	if (slot >= 0 && slot < PS_EXACT_PORTS)
 		__sync_fetch_and_add(&s->port_slot_pkts[slot], 1);
 	else
 		s->port_overflow = 1;
-	ps_hll_add(s->port_hll, ps_mix32(port_item));
+	new_item = fresh || slot < 0;
+	if (new_item)
+		ps_hll_add(s->port_hll, ps_mix32(port_item));
+	if (port_idx < PS_PORT_TABLE_SIZE && cls < PS_PROBE_CLASS_COUNT) {
+		struct ps_port_stats *ps = bpf_map_lookup_elem(&port_stats, &port_idx);
 
-	if (ps_slot_add(s->dst_slots, PS_EXACT_DSTS, dst32 ? dst32 : 1) < 0)
+		if (ps) {
+			__sync_fetch_and_add(&ps->pkts, 1);
+			if (new_item)
+				ps_hll_add(ps->src_hll, ps_mix32(ps_fold_addr(p->src.addr)));
+		}
+	}
+
+	slot = ps_slot_add(s->dst_slots, PS_EXACT_DSTS, dst32 ? dst32 : 1, &fresh);
+	if (slot < 0)
 		s->dst_overflow = 1;
-	ps_hll_add(s->dst_hll, ps_mix32(dst32));
+	if (fresh || slot < 0)
+		ps_hll_add(s->dst_hll, ps_mix32(dst32));
 	return 0;
 }
 
@@ -652,20 +671,64 @@ __noinline int ps_parse_ipv6(struct xdp_md *ctx, struct pkt_info *p, __u32 l3_of
 	return 0;
 }
 
-SEC("xdp")
-int probescope_xdp(struct xdp_md *ctx)
+/*
+ * Established TCP, the bulk of an edge host's traffic, leaves here: ACK set, no SYN or RST, and
+ * not shaped like an ACK probe (see is_ack_probe). Only the common header shapes qualify (IPv4
+ * without options or fragmentation, IPv6 straight to TCP); anything else takes the full parse,
+ * which classifies the same segment the same way. Returns the flags byte, or -1.
+ */
+static __always_inline int established_tcp(void *l3, void *end, int proto)
 {
-	struct hdr_cursor c = {.pos = (void *)(long)ctx->data, .end = (void *)(long)ctx->data_end};
+	struct tcphdr *th;
+	__u8 flags, f;
+	int bare;
+
+	if (proto == ETH_P_IP) {
+		struct iphdr *iph = l3;
+
+		if ((void *)(iph + 1) > end || ((__u8 *)iph)[0] != 0x45 ||
+		    iph->protocol != PS_IPPROTO_TCP || (iph->frag_off & bpf_htons(IP_OFFSET)))
+			return -1;
+		th = (void *)(iph + 1);
+		if ((void *)(th + 1) > end || bpf_ntohs(iph->tot_len) < sizeof(*iph))
+			return -1;
+		/* A probe is bare: no DF, no options, no payload. */
+		bare = !(iph->frag_off & bpf_htons(0x4000)) &&
+		       bpf_ntohs(iph->tot_len) == sizeof(*iph) + sizeof(*th);
+	} else {
+		struct ipv6hdr *ip6 = l3;
+
+		if ((void *)(ip6 + 1) > end || (((__u8 *)ip6)[0] >> 4) != 6 ||
+		    ip6->nexthdr != PS_IPPROTO_TCP)
+			return -1;
+		th = (void *)(ip6 + 1);
+		if ((void *)(th + 1) > end)
+			return -1;
+		bare = bpf_ntohs(th->window) == 1024 && bpf_ntohs(ip6->payload_len) == sizeof(*th);
+	}
+	flags = ((__u8 *)th)[13];
+	f = flags & 0x3f;
+	if (!(f & PS_TCP_ACK) || (f & (PS_TCP_SYN | PS_TCP_RST)) || th->doff < 5)
+		return -1;
+	if (bare && th->doff == 5 && (f == PS_TCP_ACK || f == (PS_TCP_ACK | PS_TCP_FIN)))
+		return -1;
+	return flags;
+}
+
+/*
+ * Every frame the fast path did not take: the full parse, the class counters, and for probes
+ * and backscatter the per-source and per-port maps. A global function, so the fast path never
+ * sets up its state.
+ */
+__noinline int ps_slow_path(struct xdp_md *ctx, int proto, __u32 l3_off)
+{
 	struct pkt_info p = {.cls = PS_CLASS_MALFORMED};
-	__u32 zero = 0, cls, l3_off;
+	__u32 zero = 0, cls;
 	struct ps_totals *t;
-	int proto;
 
 	t = bpf_map_lookup_elem(&totals, &zero);
 	if (!t)
 		return XDP_PASS;
-	proto = parse_ethhdr(&c);
-	l3_off = c.pos - (void *)(long)ctx->data;
 	if (proto == ETH_P_IP)
 		ps_parse_ipv4(ctx, &p, l3_off);
 	else if (proto == ETH_P_IPV6)
@@ -691,9 +754,33 @@ int probescope_xdp(struct xdp_md *ctx)
 	if (p.l4proto == PS_IPPROTO_TCP && cls != PS_CLASS_MALFORMED && cls != PS_CLASS_FRAGMENT)
 		t->tcp_flags[p.tcp_flags]++;
 
-	/* Fast path: established, other-IP, non-IP and malformed frames stop here. */
+	/* Established, other-IP, non-IP and malformed frames stop here. */
 	if (cls >= PS_SRC_CLASS_COUNT)
 		return XDP_PASS;
 	ps_track(ctx, &p);
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int probescope_xdp(struct xdp_md *ctx)
+{
+	struct hdr_cursor c = {.pos = (void *)(long)ctx->data, .end = (void *)(long)ctx->data_end};
+	struct ps_totals *t;
+	__u32 zero = 0;
+	int proto, flags;
+
+	proto = parse_ethhdr(&c);
+	if ((proto == ETH_P_IP || proto == ETH_P_IPV6) && !filter_dst) {
+		flags = established_tcp(c.pos, c.end, proto);
+		t = bpf_map_lookup_elem(&totals, &zero);
+		if (flags >= 0 && t) {
+			t->packets++;
+			t->bytes += ctx->data_end - ctx->data;
+			t->class_pkts[PS_CLASS_TCP_OTHER]++;
+			t->tcp_flags[flags & 0xff]++;
+			return XDP_PASS;
+		}
+	}
+	ps_slow_path(ctx, proto, c.pos - (void *)(long)ctx->data);
 	return XDP_PASS;
 }

@@ -52,11 +52,13 @@ static __always_inline void ps_hll_add(__u8 *regs, __u32 hash)
 }
 
 /*
- * Adds item to a slot set; returns the slot index or -1 when the set is full.
+ * Adds item to a slot set; returns the slot index or -1 when the set is full. *fresh is set
+ * when this call claimed the slot: the item is new to the set, and so to the HLL beside it.
  * Slots are claimed with compare-and-swap, so two CPUs never take the same one.
  */
-static __always_inline int ps_slot_add(__u32 *slots, int nslots, __u32 item)
+static __always_inline int ps_slot_add(__u32 *slots, int nslots, __u32 item, int *fresh)
 {
+	*fresh = 0;
 	for (int i = 0; i < nslots; i++) {
 		__u32 s = slots[i];
 
@@ -65,6 +67,7 @@ static __always_inline int ps_slot_add(__u32 *slots, int nslots, __u32 item)
 		if (s == 0) {
 			__u32 old = __sync_val_compare_and_swap(&slots[i], 0, item);
 
+			*fresh = old == 0;
 			if (old == 0 || old == item)
 				return i;
 		}

@@ -2,6 +2,7 @@
 #include "hll.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 namespace probescope {
@@ -21,13 +22,21 @@ bool Hll::empty() const {
     return std::all_of(regs_.begin(), regs_.end(), [](uint8_t r) { return r == 0; });
 }
 
+// 2^-r for every register value: the agent estimates a few HLLs per source and interval, and
+// ldexp per register showed up in its profile.
+static const std::array<double, PS_HLL_MAX_RANK + 1> kInversePowers = [] {
+    std::array<double, PS_HLL_MAX_RANK + 1> t{};
+    for (unsigned r = 0; r <= PS_HLL_MAX_RANK; ++r) t[r] = std::ldexp(1.0, -static_cast<int>(r));
+    return t;
+}();
+
 double Hll::estimate() const {
     constexpr double m = PS_HLL_REGS;
     const double alpha = 0.7213 / (1.0 + 1.079 / m);
     double sum = 0;
     unsigned zeros = 0;
     for (uint8_t r : regs_) {
-        sum += std::ldexp(1.0, -static_cast<int>(r));
+        sum += kInversePowers[std::min<unsigned>(r, PS_HLL_MAX_RANK)];
         zeros += r == 0;
     }
     double e = alpha * m * m / sum;

@@ -43,6 +43,16 @@ TotalsSnapshot MapDrain::read_totals() const {
     return sum;
 }
 
+// The program counts each probe once, by technique (one atomic fewer per packet); the probe
+// classes' packet counts follow from those.
+static SourceSample with_probe_pkts(const ps_src_key& key, const ps_src_stats& stats) {
+    SourceSample s{key, stats};
+    for (unsigned c = 0; c < PS_PROBE_CLASS_COUNT; ++c) s.stats.pkts[c] = 0;
+    for (unsigned t = 0; t < PS_TECH_COUNT; ++t)
+        s.stats.pkts[ps_technique_class(t)] += stats.technique[t];
+    return s;
+}
+
 size_t MapDrain::drain_sources(std::vector<SourceSample>& out) {
     if (!batch_ok_) return drain_by_key(out);
     size_t total = 0;
@@ -62,7 +72,7 @@ size_t MapDrain::drain_sources(std::vector<SourceSample>& out) {
             throw Error(errno_text("cannot drain src_stats", e));
         }
         first = false;
-        for (uint32_t i = 0; i < count; ++i) out.push_back({keys_[i], values_[i]});
+        for (uint32_t i = 0; i < count; ++i) out.push_back(with_probe_pkts(keys_[i], values_[i]));
         total += count;
         if (e == ENOENT) break;
     }
@@ -81,13 +91,10 @@ size_t MapDrain::drain_by_key(std::vector<SourceSample>& out) {
         if (keys.size() > static_cast<size_t>(src_capacity_) * 2) break;
     }
     for (const auto& k : keys) {
-        SourceSample s{k, {}};
-        if (bpf_map_lookup_and_delete_elem(src_fd_, &k, &s.stats) == 0) {
-            out.push_back(s);
-            ++n;
-        } else if (bpf_map_lookup_elem(src_fd_, &k, &s.stats) == 0 &&
-                   bpf_map_delete_elem(src_fd_, &k) == 0) {
-            out.push_back(s);
+        ps_src_stats v{};
+        if (bpf_map_lookup_and_delete_elem(src_fd_, &k, &v) == 0 ||
+            (bpf_map_lookup_elem(src_fd_, &k, &v) == 0 && bpf_map_delete_elem(src_fd_, &k) == 0)) {
+            out.push_back(with_probe_pkts(k, v));
             ++n;
         }
     }

@@ -52,6 +52,25 @@ enum ps_technique {
 	PS_TECH_COUNT,
 };
 
+/* The class of a technique's probes. */
+static inline __u32 ps_technique_class(__u32 tech)
+{
+	switch (tech) {
+	case PS_TECH_SYN:
+	case PS_TECH_SYN_ECN:
+		return PS_CLASS_TCP_SYN;
+	case PS_TECH_MAIMON:
+	case PS_TECH_ACK:
+		return PS_CLASS_TCP_ACK_PROBE;
+	case PS_TECH_UDP:
+		return PS_CLASS_UDP;
+	case PS_TECH_ICMP_ECHO:
+		return PS_CLASS_ICMP_ECHO;
+	default:
+		return PS_CLASS_TCP_ODD;
+	}
+}
+
 /* What a UDP probe asks for, from its destination port and first payload bytes. */
 enum ps_udp_probe {
 	PS_UDP_OTHER = 0,
@@ -135,6 +154,12 @@ enum ps_fingerprint {
 	PS_FP_COUNT,
 };
 
+/*
+ * TCP probes per source and interval whose headers are fingerprinted: the fp_hits shares are
+ * decided by then, and later probes skip the work (tcp_probes counts only these).
+ */
+#define PS_FP_SAMPLE 64
+
 /* Shape of the TCP options on a SYN. */
 enum ps_tcp_opts_shape {
 	PS_OPTS_NONE = 0, /* no options */
@@ -174,9 +199,13 @@ struct ps_src_key {
 struct ps_src_stats {
 	__u64 first_seen_ns; /* probescope clock (see docs/clock.md) */
 	__u64 last_seen_ns;
+	/*
+	 * Packets per class. The program counts a probe once, in technique[]; user space fills the
+	 * probe classes here from it (ps_technique_class) when it drains the entry.
+	 */
 	__u32 pkts[PS_SRC_CLASS_COUNT];
 	__u32 fp_hits[PS_FP_COUNT];	  /* TCP probes matching each fingerprint */
-	__u32 tcp_probes;		  /* TCP SYN + odd probes: the fp_hits denominator */
+	__u32 tcp_probes; /* TCP probes fingerprinted (<= PS_FP_SAMPLE): the fp_hits denominator */
 	__u32 port_slots[PS_EXACT_PORTS]; /* first distinct (proto, port) probed */
 	__u32 port_slot_pkts[PS_EXACT_PORTS];
 	__u32 dst_slots[PS_EXACT_DSTS];	     /* first distinct destinations, 32-bit folded */
@@ -190,7 +219,7 @@ struct ps_src_stats {
 	__u8 dst_overflow;
 	__u8 pad[6];
 	struct ps_probe_facts first;
-	struct ps_probe_facts last;
+	struct ps_probe_facts last; /* the last packet, or TCP probe fingerprinted */
 	__u8 port_hll[PS_HLL_BYTES];
 	__u8 dst_hll[PS_HLL_BYTES];
 };

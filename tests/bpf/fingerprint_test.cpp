@@ -337,6 +337,30 @@ TEST_F(XdpProgramTest, SameSeqAndSameSportCountAgainstTheFirstProbe) {
     EXPECT_EQ(s.last.dport, 8080);
 }
 
+TEST_F(XdpProgramTest, OnlyTheFirstSampleOfProbesIsFingerprinted) {
+    // Fingerprint shares are settled by PS_FP_SAMPLE probes; every probe still counts as a
+    // packet, a technique and a port, but later ones skip the header reads.
+    constexpr uint16_t kProbes = PS_FP_SAMPLE + 36;
+    for (uint16_t i = 0; i < kProbes; ++i)
+        ASSERT_NO_FATAL_FAILURE(
+            send(v4_frame()
+                     .tcp(kScannerPort, 1 + i, SYN)
+                     .seq(0x22222222)
+                     .window(1024)
+                     .tcp_options(tcpopt::mss(1460)),
+                 1 + i));
+    const ps_src_stats s = drain_sources().at(v4_key(kScanner4));
+    EXPECT_EQ(s.pkts[PS_CLASS_TCP_SYN], kProbes);
+    EXPECT_EQ(s.technique[PS_TECH_SYN], kProbes);
+    EXPECT_EQ(s.tcp_probes, uint32_t{PS_FP_SAMPLE});
+    EXPECT_EQ(s.fp_hits[PS_FP_NMAP], uint32_t{PS_FP_SAMPLE});
+    EXPECT_EQ(s.fp_hits[PS_FP_SAME_SEQ], uint32_t{PS_FP_SAMPLE});
+    EXPECT_EQ(s.first.dport, 1);
+    EXPECT_EQ(s.last.dport, PS_FP_SAMPLE);  // the last probe fingerprinted
+    EXPECT_EQ(s.last_seen_ns, kProbes);     // while the source stays fresh to the end
+    EXPECT_EQ(moved_ports().size(), kProbes);
+}
+
 TEST_F(XdpProgramTest, UnicornKeyStaysConstantAcrossProbes) {
     // unicornscan encodes a session key: seq ^ dst ^ (dport << 16 | sport) never changes.
     constexpr uint32_t kKey = 0x5ca11ab1;

@@ -141,6 +141,30 @@ TEST_F(XdpProgramTest, TwentyPortsOverflowTheExactSlotsIntoTheHll) {
     EXPECT_EQ(moved_ports().size(), kPorts);
 }
 
+TEST_F(XdpProgramTest, RepeatedItemsLeaveTheHllsAsTheDistinctSetWould) {
+    // The program updates an HLL only for an item new to its slot set (or past it): ports and
+    // destinations probed again and again must leave exactly the registers of the distinct set.
+    std::vector<uint32_t> ports, dsts;
+    uint64_t clock = 1;
+    for (int round = 0; round < 3; ++round) {
+        for (uint16_t i = 0; i < 24; ++i) {  // 24 ports: 16 in slots, 8 past them
+            const std::string dst = "198.51.100." + std::to_string(1 + i % 20);
+            ASSERT_NO_FATAL_FAILURE(send(syn_v4(kScanner4, dst.c_str(), 3000 + i), clock++));
+            if (round == 0) {
+                ports.push_back(tcp_slot(3000 + i));
+                if (i < 20) dsts.push_back(v4_dst_slot(dst.c_str()));
+            }
+        }
+    }
+    const ps_src_stats s = drain_sources().at(v4_key(kScanner4));
+    EXPECT_EQ(s.pkts[PS_CLASS_TCP_SYN], 72u);
+    EXPECT_EQ(std::to_array(s.port_hll), reference_hll(ports));
+    EXPECT_EQ(std::to_array(s.dst_hll), reference_hll(dsts));
+    EXPECT_EQ(s.port_slot_pkts[0], 3u);  // each slot port was probed three times
+    EXPECT_EQ(s.port_overflow, 1);
+    EXPECT_EQ(s.dst_overflow, 1);
+}
+
 TEST_F(XdpProgramTest, SixteenPortsFitExactlyWithoutOverflow) {
     for (uint16_t i = 0; i < PS_EXACT_PORTS; ++i)
         ASSERT_NO_FATAL_FAILURE(send(syn_v4(kScanner4, kTarget4, 2000 + i), 1 + i));
