@@ -1,38 +1,81 @@
 #!/usr/bin/env bash
-# XDP cost per packet: probescope against an empty XDP_PASS program, same packets, same run.
-# Uses BPF_PROG_TEST_RUN (bpftool prog run ... repeat N); prints ns and the ratio to the floor.
-# Usage: scripts/bench.sh [REPEAT] [ROUNDS]   (as root, after scripts/build.sh)
+# Benchmark suite (issue 6): runs bench/<part>.sh for each part, then writes bench/results.md and
+# bench/results.json from the parts' fragments. Every ratio is taken in one run (floor included).
+# Usage: scripts/bench.sh [PART...]   (as root, after scripts/build.sh; BUILD_DIR, default build)
+# Parts, in report order: xdp (XDP cost, cache-cold mix), live (end to end against peers),
+# agent (drain and classify cost), replay (capture throughput). No PART: all of them.
+# Knobs: ROUNDS (best of, default 3) and each part's own (see the top of bench/<part>.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-REPEAT=${1:-5000000}
-ROUNDS=${2:-3}
-GEN=${BUILD_DIR:-build}/bpfgen
-PIN=/sys/fs/bpf/probescope-bench-$$
-TMP=$(mktemp -d)
-cleanup() { rm -rf "$PIN" "$TMP"; }
-trap cleanup EXIT
-mkdir -p "$PIN"
-bpftool prog load "$GEN/probescope.bpf.o" "$PIN/probescope"
-bpftool prog load "$GEN/xdp_pass.bpf.o" "$PIN/pass"
+BUILD_DIR=$(realpath -m "${BUILD_DIR:-build}")
+export ROUNDS=${ROUNDS:-3}
+ALL_PARTS=(xdp live agent replay)
 
-eth='\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00'
-src_dst='\xc6\x33\x64\x01\xc6\x33\x64\x02'
-# Established ACK as Linux sends it: DF set, NOP NOP timestamps.
-printf "$eth"'\x45\x00\x00\x34\x00\x01\x40\x00\x40\x06\x00\x00'"$src_dst"'\x30\x39\x00\x16\x00\x00\x00\x01\x00\x00\x00\x01\x80\x10\x04\x00\x00\x00\x00\x00\x01\x01\x08\x0a\x00\x00\x00\x01\x00\x00\x00\x02' >"$TMP/ack"
-# nmap-shaped SYN (window 1024, MSS 1460): the same source every run, so a known source.
-printf "$eth"'\x45\x00\x00\x2c\x00\x01\x00\x00\x40\x06\x00\x00'"$src_dst"'\x30\x39\x00\x16\x00\x00\x00\x01\x00\x00\x00\x00\x60\x02\x04\x00\x00\x00\x00\x00\x02\x04\x05\xb4' >"$TMP/syn"
-# Xmas probe and a UDP probe.
-printf "$eth"'\x45\x00\x00\x28\x00\x01\x00\x00\x40\x06\x00\x00'"$src_dst"'\x30\x39\x00\x16\x00\x00\x00\x01\x00\x00\x00\x00\x50\x29\x04\x00\x00\x00\x00\x00' >"$TMP/xmas"
-printf "$eth"'\x45\x00\x00\x20\x00\x01\x00\x00\x40\x11\x00\x00'"$src_dst"'\x30\x39\x00\x35\x00\x0c\x00\x00\xab\xcd\xef\x01' >"$TMP/udp"
-
-run() { bpftool prog run pinned "$PIN/$1" data_in "$TMP/$2" repeat "$REPEAT" | sed -n 's/.*duration (average): \([0-9]*\)ns.*/\1/p'; }
-printf '| packet | XDP_PASS ns | probescope ns | ratio |\n|---|---|---|---|\n'
-for pkt in ack syn xmas udp; do
-	best_pass=999999 best_ps=999999
-	for ((r = 0; r < ROUNDS; r++)); do
-		p=$(run pass "$pkt"); s=$(run probescope "$pkt")
-		((p < best_pass)) && best_pass=$p
-		((s < best_ps)) && best_ps=$s
-	done
-	printf '| %s | %d | %d | %s |\n' "$pkt" "$best_pass" "$best_ps" "$(awk "BEGIN{printf \"%.2f\", $best_ps/$best_pass}")"
+die() {
+	echo "bench: $*" >&2
+	exit 1
+}
+parts=("$@")
+[ ${#parts[@]} -gt 0 ] || parts=("${ALL_PARTS[@]}")
+for p in "${parts[@]}"; do
+	[[ " ${ALL_PARTS[*]} " == *" $p "* ]] || die "unknown part '$p' (parts: ${ALL_PARTS[*]})"
 done
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, not '$ROUNDS'"
+[ "$(id -u)" -eq 0 ] || die "run as root: the parts load XDP programs and create namespaces"
+[ -f "$BUILD_DIR/bpfgen/probescope.bpf.o" ] ||
+	die "no $BUILD_DIR/bpfgen/probescope.bpf.o: run scripts/build.sh first (or set BUILD_DIR)"
+command -v jq >/dev/null || die "jq is missing: run scripts/deps.sh"
+mount | grep -q ' /sys/fs/bpf type bpf' || mount -t bpf bpf /sys/fs/bpf
+
+BENCH_OUT=$(mktemp -d /tmp/probescope-bench.XXXXXX)
+trap 'rm -rf "$BENCH_OUT"' EXIT
+
+# Each part runs on its own; a failing part is reported and does not stop the others.
+failed=()
+for p in "${ALL_PARTS[@]}"; do
+	[[ " ${parts[*]} " == *" $p "* ]] || continue
+	echo "bench: part $p" >&2
+	if [ ! -x "bench/$p.sh" ]; then
+		echo "bench: bench/$p.sh does not exist yet" >&2
+		failed+=("$p")
+	elif ! "bench/$p.sh" "$BUILD_DIR" "$BENCH_OUT"; then
+		echo "bench: part $p failed" >&2
+		failed+=("$p")
+	elif ! jq -e 'type == "object"' "$BENCH_OUT/$p.json" >/dev/null 2>&1 || [ ! -s "$BENCH_OUT/$p.md" ]; then
+		echo "bench: part $p wrote no valid $p.json / $p.md" >&2
+		failed+=("$p")
+	fi
+done
+
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || commit="$commit (with uncommitted changes)"
+meta=$(jq -n --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg kernel "$(uname -r)" \
+	--arg cpu "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" \
+	--argjson nproc "$(nproc)" --arg commit "$commit" --arg build "$BUILD_DIR" --argjson rounds "$ROUNDS" \
+	--arg parts "${parts[*]}" --arg failed "${failed[*]}" \
+	'{date: $date, kernel: $kernel, cpu: $cpu, nproc: $nproc, commit: $commit, build_dir: $build, rounds: $rounds,
+	  parts: ($parts | split(" ")), failed: ($failed | split(" ") | map(select(. != "")))}')
+
+mkdir -p bench
+{
+	echo "# probescope benchmark results"
+	echo
+	jq -r '"- date: \(.date)\n- kernel: \(.kernel)\n- CPU: \(.cpu), nproc \(.nproc)\n- commit: \(.commit)\n- rounds (best of): \(.rounds)\n- parts: \(.parts | join(", "))" +
+		(if (.failed | length) > 0 then "\n- **failed parts: \(.failed | join(", "))** (see the run log)" else "" end)' <<<"$meta"
+	for p in "${ALL_PARTS[@]}"; do
+		if [ -s "$BENCH_OUT/$p.md" ]; then
+			echo
+			cat "$BENCH_OUT/$p.md"
+		fi
+	done
+} >bench/results.md
+
+json=$(jq -n --argjson meta "$meta" '{meta: $meta}')
+for p in "${ALL_PARTS[@]}"; do
+	if jq -e 'type == "object"' "$BENCH_OUT/$p.json" >/dev/null 2>&1; then
+		json=$(jq --arg p "$p" --slurpfile frag "$BENCH_OUT/$p.json" '.[$p] = $frag[0]' <<<"$json")
+	fi
+done
+echo "$json" >bench/results.json
+echo "bench: wrote bench/results.md and bench/results.json" >&2
+[ ${#failed[@]} -eq 0 ] || die "failed parts: ${failed[*]}"

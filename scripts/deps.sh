@@ -8,6 +8,10 @@ PACKAGES=(
 	libbpf-dev bpftool libelf-dev zlib1g-dev
 	libcli11-dev libgtest-dev nlohmann-json3-dev libpcap-dev libncurses-dev
 	iproute2 util-linux procps nmap hping3 zmap masscan tcpdump ncat jq tmux
+	logrotate # tests/e2e/sighup_reload.sh rotates the output with a real logrotate config
+	systemd # systemd-analyze verify and security, for the unit in packaging/systemd
+	scanlogd busybox-static # the peer detector in bench/live.sh, and its private syslogd
+	qemu-system-x86 busybox-static xz-utils # vmtest/: LTS kernels under qemu, their initramfs
 )
 
 missing=()

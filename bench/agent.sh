@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Suite part "agent" (issue 6 item 4): CPU and memory to drain and classify N active sources in
+# one interval, with the agent's real loader, MapDrain and IntervalProcessor.
+# Usage: bench/agent.sh BUILD_DIR BENCH_OUT   (as root; writes BENCH_OUT/agent.md and agent.json)
+# Knobs: AGENT_SOURCES (10000,100000,1000000), AGENT_PROBES (3 probes per source),
+# AGENT_BARE_SOURCES (1000000; empty to skip): a run without per-source records, which shows
+# what the records themselves cost.
+set -euo pipefail
+[ $# -eq 2 ] || {
+	echo "usage: bench/agent.sh BUILD_DIR BENCH_OUT" >&2
+	exit 2
+}
+BUILD_DIR=$1 OUT=$2
+TOOL=$BUILD_DIR/bench/probescope-agent-bench
+[ -x "$TOOL" ] || {
+	echo "bench/agent.sh: no $TOOL: build it (cmake --build $BUILD_DIR --target probescope-agent-bench)" >&2
+	exit 1
+}
+# One core, as the target says: the agent is single-threaded, and pinning keeps the
+# scheduler from charging migrations to it.
+TMP=$(mktemp -d /tmp/probescope-bench-agent.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+taskset -c 0 "$TOOL" --sources "${AGENT_SOURCES:-10000,100000,1000000}" \
+	--probes-per-source "${AGENT_PROBES:-3}" >"$TMP/with.json"
+bare=${AGENT_BARE_SOURCES-1000000}
+if [ -n "$bare" ]; then
+	taskset -c 0 "$TOOL" --sources "$bare" --probes-per-source "${AGENT_PROBES:-3}" \
+		--no-source-records >"$TMP/bare.json"
+else
+	echo '{"runs": []}' >"$TMP/bare.json"
+fi
+jq -s '.[0] + {vm_hwm_kb: ([.[].vm_hwm_kb // 0] | max), runs: (.[0].runs + .[1].runs)}' \
+	"$TMP/with.json" "$TMP/bare.json" >"$OUT/agent.json"
+
+jq -r '
+	def f: . * 10 | round / 10;
+	"## Agent cost (item 4)\n",
+	"Each run loads the real program with the agent'\''s own loader (`LoadedProgram::load`, src_stats",
+	"sized to N + N/4 + 4096 because the LRU evicts before it is full), fills src_stats by running",
+	"the program (BPF_PROG_TEST_RUN, one call per probe) over \(.runs[0].probes_per_source) SYN probes from",
+	"each of N distinct sources to distinct ports (so each source is classified on its own, not",
+	"folded into a flood), then times one `MapDrain::read_interval` and one",
+	"`IntervalProcessor::process` whose records are serialised as `run` writes them. *First*: the",
+	"sources are new to the agent; *steady*: the same sources again, already in its table.",
+	"One core (taskset -c 0); CPU from CLOCK_PROCESS_CPUTIME_ID.\n",
+	"| active sources | source records | drain CPU ms | classify CPU ms (JSON dump) | total CPU ms | wall ms | steady total CPU ms | records | RSS before / after MiB | user B/source | kernel B/entry (memlock) |",
+	"|---|---|---|---|---|---|---|---|---|---|---|",
+	(.runs[] | "| \(.sources) | \(if .source_records then "yes" else "no" end) | \(.first_interval.drain_cpu_ms | f) | \(.first_interval.classify_cpu_ms | f) (\(.first_interval.of_which_json_dump_cpu_ms | f)) | \(.first_interval.total_cpu_ms | f) | \(.first_interval.total_wall_ms | f) | \(.steady_interval.total_cpu_ms | f) | \(.first_interval.records) | \(.rss_kb.before / 1024 | f) / \(.rss_kb.after_steady / 1024 | f) | \(.user_bytes_per_source | round) | \(.src_stats.memlock_bytes_per_entry | round) |"),
+	"",
+	(.runs[0].src_stats as $m | "Kernel side per tracked source: key \($m.key_size) B + value \($m.value_size) B in a \($m.type) map; the kernel charges \($m.memlock_bytes_per_entry | round) B per entry (memlock, preallocated for max_entries), and MemAvailable dropped by \(.runs | map(.src_stats.memavailable_drop_per_entry | round) | join(" / ")) B per entry at load (noisy on a shared machine; 0 means lost in other activity)."),
+	"User side: RSS growth after both intervals divided by the sources. Peak RSS of the whole run (VmHWM): \(.vm_hwm_kb / 1024 | f) MiB.",
+	(.runs | map(select(.sources >= 1000000 and .source_records)) | if length > 0 then .[0] | "Target (1M active sources drained and classified in at most 250 ms of one core): **\(if .first_interval.total_cpu_ms <= 250 then "met" else "not met" end)**: \(.first_interval.total_cpu_ms | f) ms, of which drain \(.first_interval.drain_cpu_ms | f) ms (\(.first_interval.drain_cpu_ms * 1e6 / .sources | round) ns/source) and classification with records \(.first_interval.classify_cpu_ms | f) ms (\(.first_interval.classify_cpu_ms * 1e6 / .sources | round) ns/source, JSON dump \(.first_interval.of_which_json_dump_cpu_ms * 1e6 / .sources | round) ns/source)." else "The 1M run was not part of this run (AGENT_SOURCES)." end),
+	(.runs | map(select(.source_records | not)) | if length > 0 then .[0] | "Without per-source records (\(.sources) sources; scanner verdicts and stats only): \(.first_interval.total_cpu_ms | f) ms of CPU, of which drain \(.first_interval.drain_cpu_ms | f) ms and classification \(.first_interval.classify_cpu_ms | f) ms, \(.first_interval.records) records." else empty end),
+	""' "$OUT/agent.json" >"$OUT/agent.md"
+cat "$OUT/agent.md"

@@ -1,0 +1,216 @@
+// Agent cost (issue 6 item 4): one interval's drain and classification of N active sources.
+// The real program (LoadedProgram, the agent's own loader) is filled by running it over N
+// distinct sources' probes with BPF_PROG_TEST_RUN; then the real MapDrain::read_interval and
+// IntervalProcessor::process (records serialised, as `run` writes them) are timed.
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "error.h"
+#include "interval_processor.h"
+#include "map_drain.h"
+#include "packet_builder.h"
+#include "xdp_session.h"
+
+using namespace probescope;
+using probescope::test::Frame;
+using probescope::test::PacketBuilder;
+
+namespace {
+
+// A /proc/self/status or /proc/meminfo field in kB.
+uint64_t proc_kb(const char* file, const std::string& field) {
+    std::ifstream in(file);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind(field + ":", 0) == 0) return std::stoull(line.substr(field.size() + 1));
+    }
+    return 0;
+}
+
+// What the kernel charges for a map (fdinfo "memlock"), in bytes.
+uint64_t map_memlock(int fd) {
+    std::ifstream in("/proc/self/fdinfo/" + std::to_string(fd));
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("memlock:", 0) == 0) return std::stoull(line.substr(8));
+    }
+    return 0;
+}
+
+double cpu_ms() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+double wall_ms() {
+    return std::chrono::duration<double, std::milli>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+// Runs the program over `probes` SYNs from each of n sources (240.0.0.0/4, one per source
+// index), each to its own ports: scanner-shaped sources, not flood members.
+uint64_t fill(int prog_fd, uint32_t first, uint32_t n, uint32_t probes) {
+    Frame f = PacketBuilder()
+                  .eth()
+                  .ipv4("240.0.0.1", "198.51.100.2")
+                  .tcp(40000, 80, 0x02)
+                  .window(1024)
+                  .tcp_options(probescope::test::tcpopt::mss(1460))
+                  .build();
+    constexpr size_t kSrc = 14 + 12, kDport = 14 + 20 + 2;
+    uint64_t failed = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+        uint32_t src = htonl(0xf0000000u | (first + i));
+        memcpy(&f[kSrc], &src, 4);
+        for (uint32_t p = 0; p < probes; ++p) {
+            uint16_t port = htons(static_cast<uint16_t>(1 + (i * 7 + p * 131) % 65000));
+            memcpy(&f[kDport], &port, 2);
+            LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = f.data(),
+                        .data_size_in = static_cast<uint32_t>(f.size()), .repeat = 1);
+            if (bpf_prog_test_run_opts(prog_fd, &run) != 0) ++failed;
+        }
+    }
+    return failed;
+}
+
+struct Step {
+    size_t drained = 0, records = 0, bytes = 0;
+    double drain_cpu = 0, drain_wall = 0, classify_cpu = 0, classify_wall = 0, dump_cpu = 0;
+};
+
+Step one_interval(MapDrain& drain, IntervalProcessor& proc, const Clock& clock) {
+    Step s;
+    double c0 = cpu_ms(), w0 = wall_ms();
+    Interval iv = drain.read_interval(clock.now_stamp(), 1.0);
+    double c1 = cpu_ms(), w1 = wall_ms();
+    proc.process(iv, [&](const nlohmann::json& j) {
+        double d0 = cpu_ms();
+        s.bytes += j.dump().size() + 1;
+        s.dump_cpu += cpu_ms() - d0;
+        ++s.records;
+    });
+    double c2 = cpu_ms(), w2 = wall_ms();
+    s.drained = iv.sources.size();
+    s.drain_cpu = c1 - c0, s.drain_wall = w1 - w0;
+    s.classify_cpu = c2 - c1, s.classify_wall = w2 - w1;
+    return s;
+}
+
+nlohmann::json step_json(const Step& s) {
+    return {{"drained", s.drained},
+            {"records", s.records},
+            {"record_bytes", s.bytes},
+            {"drain_cpu_ms", s.drain_cpu},
+            {"drain_wall_ms", s.drain_wall},
+            {"classify_cpu_ms", s.classify_cpu},
+            {"classify_wall_ms", s.classify_wall},
+            {"of_which_json_dump_cpu_ms", s.dump_cpu},
+            {"total_cpu_ms", s.drain_cpu + s.classify_cpu},
+            {"total_wall_ms", s.drain_wall + s.classify_wall}};
+}
+
+nlohmann::json measure(uint32_t n, uint32_t probes, bool source_records) {
+    uint64_t avail0 = proc_kb("/proc/meminfo", "MemAvailable");
+    LoadConfig lc;
+    // The LRU evicts before it is full (per-CPU free lists): room beyond n keeps every source.
+    lc.max_sources = n + n / 4 + 4096;
+    auto prog = LoadedProgram::load(lc);
+    uint64_t avail1 = proc_kb("/proc/meminfo", "MemAvailable");
+    bpf_map_info info{};
+    uint32_t len = sizeof(info);
+    bpf_obj_get_info_by_fd(prog->src_stats_fd(), &info, &len);
+
+    Clock clock = Clock::monotonic();
+    MapDrain drain(prog->totals_fd(), prog->src_stats_fd(), prog->port_stats_fd(),
+                   prog->src_capacity());
+    ProcessorConfig pc;
+    pc.max_sources = prog->src_capacity();
+    pc.source_records = source_records;
+    IntervalProcessor proc(pc, RecordContext{"bench", clock});
+    uint64_t rss0 = proc_kb("/proc/self/status", "VmRSS");
+
+    double f0 = wall_ms();
+    uint64_t failed = fill(prog->prog_fd(), 1, n, probes);
+    double fill_s = (wall_ms() - f0) / 1e3;
+    Step first = one_interval(drain, proc, clock);
+    uint64_t rss1 = proc_kb("/proc/self/status", "VmRSS");
+    // The same sources again: the steady state, where the agent already holds them.
+    fill(prog->prog_fd(), 1, n, probes);
+    Step again = one_interval(drain, proc, clock);
+    uint64_t rss2 = proc_kb("/proc/self/status", "VmRSS");
+
+    uint64_t memlock = map_memlock(prog->src_stats_fd());
+    uint64_t kernel_delta = avail0 > avail1 ? (avail0 - avail1) * 1024 : 0;
+    nlohmann::json j = {
+        {"sources", n},
+        {"probes_per_source", probes},
+        {"source_records", source_records},
+        {"fill", "BPF_PROG_TEST_RUN of the real program, one call per probe"},
+        {"fill_seconds", fill_s},
+        {"fill_failed_runs", failed},
+        {"src_stats",
+         {{"type", libbpf_bpf_map_type_str(static_cast<bpf_map_type>(info.type))},
+          {"max_entries", info.max_entries},
+          {"key_size", info.key_size},
+          {"value_size", info.value_size},
+          {"memlock_bytes", memlock},
+          {"memlock_bytes_per_entry", double(memlock) / info.max_entries},
+          {"memavailable_drop_bytes", kernel_delta},
+          {"memavailable_drop_per_entry", double(kernel_delta) / info.max_entries}}},
+        {"first_interval", step_json(first)},
+        {"steady_interval", step_json(again)},
+        {"rss_kb", {{"before", rss0}, {"after_first", rss1}, {"after_steady", rss2}}},
+        {"user_bytes_per_source", double(rss2 > rss0 ? (rss2 - rss0) * 1024 : 0) / n},
+        {"agent_table_sources", proc.sources().size()},
+    };
+    return j;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"probescope-agent-bench: drain and classify N active sources, CPU and memory"};
+    std::vector<uint32_t> sizes{10000, 100000, 1000000};
+    uint32_t probes = 3;
+    app.add_option("--sources", sizes, "Active sources per interval (one run each)")
+        ->delimiter(',')
+        ->capture_default_str();
+    app.add_option("--probes-per-source", probes,
+                   "Probes each source sends (3: above --flood-source-packets, so each source "
+                   "is classified on its own)")
+        ->check(CLI::Range(1u, 64u))
+        ->capture_default_str();
+    bool no_source_records = false;
+    app.add_flag("--no-source-records", no_source_records,
+                 "Emit no per-source records (scanner verdicts and stats only)");
+    CLI11_PARSE(app, argc, argv);
+    try {
+        nlohmann::json runs = nlohmann::json::array();
+        for (uint32_t n : sizes) {
+            runs.push_back(measure(n, probes, !no_source_records));
+            fprintf(stderr, "agent-bench: %u sources done\n", n);
+        }
+        nlohmann::json out = {{"runs", runs}, {"vm_hwm_kb", proc_kb("/proc/self/status", "VmHWM")}};
+        printf("%s\n", out.dump(1).c_str());
+    } catch (const std::exception& e) {
+        fprintf(stderr, "probescope-agent-bench: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

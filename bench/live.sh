@@ -1,0 +1,252 @@
+#!/usr/bin/env bash
+# Suite part "live" (issue 6 item 3): live frames into a lab veth, probescope attached on the
+# target side next to two libpcap/raw-socket peers (tcpdump with a SYN filter, scanlogd).
+# Usage: bench/live.sh BUILD_DIR BENCH_OUT   (as root; writes BENCH_OUT/live.md and live.json)
+# Two configurations: frames to the target's MAC (the stack takes them), and to another MAC
+# (a monitor port). Knobs: LIVE_FRAMES (3000000) frames offered in each, LIVE_SCAN_SHARE
+# (0.05), LIVE_V6_SHARE (0.1),
+# LIVE_MAX_SOURCES (262144), LIVE_SPLIT_FRAMES (1000000) frames per run of the rate split.
+set -euo pipefail
+[ $# -eq 2 ] || {
+	echo "usage: bench/live.sh BUILD_DIR BENCH_OUT" >&2
+	exit 2
+}
+BUILD_DIR=$(cd "$1" && pwd) OUT=$2
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PS=$BUILD_DIR/user/probescope
+BLAST=$BUILD_DIR/tests/tools/probescope-blast
+FRAMES=${LIVE_FRAMES:-3000000}
+SCAN_SHARE=${LIVE_SCAN_SHARE:-0.05}
+V6_SHARE=${LIVE_V6_SHARE:-0.1}
+MAX_SOURCES=${LIVE_MAX_SOURCES:-262144}
+for tool in "$PS" "$BLAST"; do
+	[ -x "$tool" ] || {
+		echo "bench/live.sh: no $tool: build it (scripts/build.sh)" >&2
+		exit 1
+	}
+done
+for cmd in tcpdump scanlogd busybox jq nsenter unshare; do
+	command -v "$cmd" >/dev/null || {
+		echo "bench/live.sh: $cmd is missing: run scripts/deps.sh" >&2
+		exit 1
+	}
+done
+
+LAB_ID=bl$$
+. "$ROOT/scripts/lab.sh"
+TMP=$(mktemp -d /tmp/probescope-bench-live.XXXXXX)
+agent_pid= tcpdump_pid= syslogd_pid= scanlogd_pid=
+cleanup() {
+	local p
+	rm -f "/sys/fs/bpf/probescope-bench-live-$$"
+	for p in $scanlogd_pid $syslogd_pid $tcpdump_pid $agent_pid; do
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	[ -z "$agent_pid" ] || wait "$agent_pid" 2>/dev/null || true
+	lab_down || true # set -e would stop the clean-up at a namespace already gone
+	umount "$TMP/bpffs" 2>/dev/null || true
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# CPU seconds (user + system) a process has used, from /proc/PID/stat.
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+# CPU seconds this shell's reaped children used (the generator, once waited for).
+child_cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($16 + $17) / hz }' "/proc/$$/stat"; }
+# Softirq and whole-machine busy seconds, from /proc/stat (XDP and the stack run in softirq,
+# charged to no process).
+softirq_s() { awk -v hz="$(getconf CLK_TCK)" '/^cpu /{ printf "%.2f", ($7 + $8) / hz }' /proc/stat; }
+busy_s() { awk -v hz="$(getconf CLK_TCK)" '/^cpu /{ printf "%.2f", ($2 + $3 + $4 + $7 + $8) / hz }' /proc/stat; }
+sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
+wait_for() {
+	local file=$1 pattern=$2 i
+	for ((i = 0; i < 100; i++)); do
+		grep -q "$pattern" "$file" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "bench/live.sh: timed out waiting for '$pattern' in $file" >&2
+	cat "$file" >&2
+	return 1
+}
+
+# One configuration: probescope, tcpdump and scanlogd on the target veth, then the offer.
+# $1 names it (files under $TMP/$1), $2 is the destination MAC the frames carry.
+run_config() {
+	local name=$1 mac=$2 D=$TMP/$1 p
+	mkdir -p "$D"
+	# nsenter execs, so $! is the process itself (a function would put a subshell between).
+	nsenter --net="/run/netns/$LAB_TGT" "$PS" run --iface "$LAB_TGT_IF" --mode native --interval 1 \
+		--max-sources "$MAX_SOURCES" --no-rdns --socket none --pin-root "$TMP/bpffs/$name" \
+		--output "$D/ps.json" 2>"$D/agent.err" &
+	agent_pid=$!
+	wait_for "$D/agent.err" "attached to"
+
+	# tcpdump: SYN without ACK, IPv4 and IPv6 (no extension headers), written to /dev/null.
+	nsenter --net="/run/netns/$LAB_TGT" tcpdump -i "$LAB_TGT_IF" -n -w /dev/null \
+		'(tcp[tcpflags] & (tcp-syn|tcp-ack)) == tcp-syn or (ip6 and ip6[6] == 6 and (ip6[53] & 0x12) == 0x02)' \
+		2>"$D/tcpdump.err" &
+	tcpdump_pid=$!
+	wait_for "$D/tcpdump.err" "listening on"
+
+	# scanlogd in its own mount namespace: a private /dev/log served by busybox syslogd
+	# (shared/ENVIRONMENT.md). scanlogd forks into the background; its PID is found through
+	# that mount namespace, which only it and syslogd share.
+	in_tgt unshare -m --propagation private sh -c '
+		mount -t tmpfs none /dev && mount -t tmpfs none /run &&
+		mknod -m 666 /dev/null c 1 3 && mkdir -p /run/scanlogd/empty &&
+		readlink /proc/self/ns/mnt >"$1/mntns" &&
+		{ busybox syslogd -n -O "$1/scanlogd.log" & echo $! >"$1/syslogd.pid"; } &&
+		sleep 0.5 && scanlogd' sh "$D"
+	syslogd_pid=$(cat "$D/syslogd.pid")
+	for p in $(pgrep -x scanlogd); do
+		[ "$(readlink "/proc/$p/ns/mnt")" = "$(cat "$D/mntns")" ] && scanlogd_pid=$p
+	done
+	[ -n "$scanlogd_pid" ] || {
+		echo "bench/live.sh: scanlogd did not start" >&2
+		exit 1
+	}
+	sleep 1.5 # one quiet interval first
+
+	local agent_cpu0 tcpdump_cpu0 scanlogd_cpu0 gen_cpu0 soft0 busy0
+	local agent_cpu1 tcpdump_cpu1 scanlogd_cpu1 gen_cpu1 soft1 busy1 scans
+	agent_cpu0=$(cpu_s "$agent_pid") tcpdump_cpu0=$(cpu_s "$tcpdump_pid")
+	scanlogd_cpu0=$(cpu_s "$scanlogd_pid") gen_cpu0=$(child_cpu_s)
+	soft0=$(softirq_s) busy0=$(busy_s)
+	in_scan "$BLAST" --iface "$LAB_SCAN_IF" --dst-mac "$mac" --dst "$LAB_TGT_IP" \
+		--dst6 "$LAB_TGT_IP6" --scan-src 198.51.100.11 --scan-sources 30 --scan-ports 1024 \
+		--scan-share "$SCAN_SHARE" --v6-share "$V6_SHARE" --count "$FRAMES" >"$D/gen.json"
+	gen_cpu1=$(child_cpu_s) soft1=$(softirq_s) busy1=$(busy_s)
+	sleep 2 # let every peer catch up
+	agent_cpu1=$(cpu_s "$agent_pid") tcpdump_cpu1=$(cpu_s "$tcpdump_pid")
+	scanlogd_cpu1=$(cpu_s "$scanlogd_pid")
+
+	kill -INT "$tcpdump_pid"
+	wait "$tcpdump_pid" || true
+	tcpdump_pid=
+	kill -TERM "$agent_pid"
+	wait "$agent_pid" || true
+	agent_pid=
+	kill -TERM "$scanlogd_pid" "$syslogd_pid" 2>/dev/null || true
+	scanlogd_pid= syslogd_pid=
+
+	sed -n 's/^\([0-9]*\) packets captured.*/\1/p' "$D/tcpdump.err" >"$D/cap"
+	sed -n 's/^\([0-9]*\) packets received by filter.*/\1/p' "$D/tcpdump.err" >"$D/recv"
+	sed -n 's/^\([0-9]*\) packets dropped by kernel.*/\1/p' "$D/tcpdump.err" >"$D/drop"
+	scans=$(grep -c ' ports ' "$D/scanlogd.log" 2>/dev/null || true)
+
+	jq -n --slurpfile gen "$D/gen.json" --slurpfile ps <(jq -c 'select(.type == "stats")' "$D/ps.json") \
+		--argjson cap "$(cat "$D/cap")" --argjson recv "$(cat "$D/recv")" \
+		--argjson drop "$(cat "$D/drop")" --argjson scans "${scans:-0}" \
+		--argjson agent_cpu "$(sub "$agent_cpu1" "$agent_cpu0")" \
+		--argjson tcpdump_cpu "$(sub "$tcpdump_cpu1" "$tcpdump_cpu0")" \
+		--argjson scanlogd_cpu "$(sub "$scanlogd_cpu1" "$scanlogd_cpu0")" \
+		--argjson gen_cpu "$(sub "$gen_cpu1" "$gen_cpu0")" \
+		--argjson softirq "$(sub "$soft1" "$soft0")" --argjson busy "$(sub "$busy1" "$busy0")" \
+		--arg mode "$(grep -o '([a-z]* XDP)' "$D/agent.err" | head -1)" --arg mac "$mac" '
+		$gen[0] as $g | ([$ps[].classes.tcp_syn // 0] | add) as $syn |
+		{
+			dst_mac: $mac,
+			generator: $g.generator,
+			xdp_mode: $mode,
+			frames_redirected: $g.redirected,
+			offered: $g.offered,
+			offered_mix: {flood_v4: $g.flood_v4, scan_v4: $g.scan_v4, flood_v6: $g.flood_v6},
+			ring_full_refused: $g.ring_full,
+			offered_seconds: $g.seconds,
+			offered_pps: $g.offered_pps,
+			probescope: {
+				packets: ([$ps[].packets] | add),
+				tcp_syn: $syn,
+				missed: ($g.offered - $syn),
+				evictions: ([$ps[].maps.src_stats.evictions] | max),
+				cpu_s: $agent_cpu
+			},
+			tcpdump: {captured: $cap, received_by_filter: $recv, dropped_by_kernel: $drop,
+				missed: ($g.offered - $cap), cpu_s: $tcpdump_cpu},
+			scanlogd: {scans_logged: $scans, scanners_in_mix: 30, cpu_s: $scanlogd_cpu},
+			generator_cpu_s: $gen_cpu,
+			softirq_cpu_s: $softirq,
+			machine_busy_cpu_s: $busy,
+			target_met: ($g.offered == $syn)
+		}' >"$TMP/$name.json"
+}
+
+lab_up
+lab_add_addrs # the scanner addresses answer ARP, as real scanners would
+mkdir -p "$TMP/bpffs"
+mount -t bpf bpf "$TMP/bpffs"
+run_config delivered "$LAB_TGT_MAC"
+# A monitor port: the same frames to a MAC that is not the target's, as a SPAN copy arrives.
+# XDP and promiscuous tcpdump see them; the stack drops them (PACKET_OTHERHOST) before IP,
+# so the receive path is cheaper, the offer faster, and scanlogd sees nothing.
+run_config monitor 02:00:00:00:00:99
+
+# Where the offered rate goes: the same monitor-port frames with no peers, into an empty
+# XDP_PASS program and into probescope, for the scan alone (30 sources, known after their
+# first frame) and the flood alone (a new source nearly every frame).
+split_frames=${LIVE_SPLIT_FRAMES:-1000000}
+offer() {
+	in_scan "$BLAST" --iface "$LAB_SCAN_IF" --dst-mac 02:00:00:00:00:99 --dst "$LAB_TGT_IP" \
+		--dst6 "$LAB_TGT_IP6" --scan-src 198.51.100.11 --scan-sources 30 --scan-ports 1024 \
+		--count "$split_frames" "$@" | jq '{offered, seconds, offered_pps}'
+}
+PASS_PIN=/sys/fs/bpf/probescope-bench-live-$$
+bpftool prog load "$BUILD_DIR/bpfgen/xdp_pass.bpf.o" "$PASS_PIN"
+in_tgt bpftool net attach xdpdrv pinned "$PASS_PIN" dev "$LAB_TGT_IF"
+offer --scan-share 1 >"$TMP/pass_scan.json"
+offer --scan-share 0 >"$TMP/pass_flood.json"
+in_tgt bpftool net detach xdpdrv dev "$LAB_TGT_IF"
+rm -f "$PASS_PIN"
+nsenter --net="/run/netns/$LAB_TGT" "$PS" run --iface "$LAB_TGT_IF" --mode native --interval 1 \
+	--max-sources "$MAX_SOURCES" --no-rdns --socket none --pin-root "$TMP/bpffs/split" \
+	--output /dev/null 2>"$TMP/split.err" &
+agent_pid=$!
+wait_for "$TMP/split.err" "attached to"
+offer --scan-share 1 >"$TMP/ps_scan.json"
+offer --scan-share 0 >"$TMP/ps_flood.json"
+kill -TERM "$agent_pid"
+wait "$agent_pid" || true
+agent_pid=
+
+jq -n --slurpfile d "$TMP/delivered.json" --slurpfile m "$TMP/monitor.json" \
+	--slurpfile a "$TMP/pass_scan.json" --slurpfile b "$TMP/pass_flood.json" \
+	--slurpfile c "$TMP/ps_scan.json" --slurpfile e "$TMP/ps_flood.json" \
+	'{delivered: $d[0], monitor: $m[0],
+	  offer_split: {xdp_pass: {scan: $a[0], flood: $b[0]}, probescope: {scan: $c[0], flood: $e[0]}}}' \
+	>"$OUT/live.json"
+
+jq -r '
+	def table(t):
+		"| \(t) | packets | missed | CPU s |",
+		"|---|---|---|---|",
+		"| offered (generator) | \(.offered) in \(.offered_seconds) s = \(.offered_pps) pps; \(.ring_full_refused) refused, ring full | | \(.generator_cpu_s) |",
+		"| probescope (tcp_syn class; all frames \(.probescope.packets)) | \(.probescope.tcp_syn) | \(.probescope.missed) | \(.probescope.cpu_s) (agent; XDP runs in softirq) |",
+		"| tcpdump (SYN filter): captured | \(.tcpdump.captured) (received by filter \(.tcpdump.received_by_filter), dropped by kernel \(.tcpdump.dropped_by_kernel)) | \(.tcpdump.missed) | \(.tcpdump.cpu_s) |",
+		"| scanlogd: scans logged | \(.scanlogd.scans_logged) (of \(.scanlogd.scanners_in_mix) scanners) | | \(.scanlogd.cpu_s) |",
+		"",
+		"Softirq CPU during the offer: \(.softirq_cpu_s) s; whole machine busy: \(.machine_busy_cpu_s) s. Target (probescope counts every frame offered): **\(if .target_met then "met" else "not met" end)**.",
+		"";
+	"## Live end to end (item 3)\n",
+	"Generator: `probescope-blast` (\(.delivered.generator)): bpf/gen_redirect.bpf.c rewrites a",
+	"template SYN per frame and `bpf_redirect`s it out of the scanner-side veth into the target",
+	"namespace, where probescope is attached \(.delivered.xdp_mode). Mix: \(.delivered.offered_mix.flood_v4)",
+	"spoofed IPv4 SYNs from 240.0.0.0/4 to port 80, \(.delivered.offered_mix.flood_v6) spoofed IPv6 SYNs from",
+	"2001:db8::/32, and \(.delivered.offered_mix.scan_v4) nmap-shaped SYNs from 30 TEST-NET scanners walking",
+	"ports 1-1024, all with valid checksums. *Offered* is the veth'\''s own count of frames it put into",
+	"the target'\''s receive ring (ethtool `tx_queue_*_xdp_xmit`); frames refused because that ring",
+	"was full are counted apart. The target'\''s receive path (XDP, then the stack for XDP_PASS)",
+	"runs in softirq on the generator'\''s CPU, so the offered rate is bounded by the target'\''s cost",
+	"per frame, not by the generator. CPU: /proc/PID/stat utime+stime over the offer (the",
+	"generator'\''s includes that softirq work), machine-wide softirq from /proc/stat. scanlogd",
+	"rate-limits its own log (a handful of lines per 20 s), so its count is of log lines.\n",
+	"### Delivered to the target'\''s address (the stack takes every frame)\n",
+	(.delivered | table("delivered")),
+	"### Monitor port (frames to another MAC: XDP and promiscuous tcpdump see them, the stack drops them)\n",
+	(.monitor | table("monitor")),
+	"### Where the offered rate goes\n",
+	"The monitor-port frames again with no peers: one run each of the scan alone (30 sources, known after their first frame) and the IPv4 flood alone (a new source nearly every frame), into an empty XDP_PASS program and into probescope (agent running). Microseconds per frame are wall time on the generating CPU, the target'\''s receive path included.\n",
+	"| target | scan: pps | scan: µs/frame | flood: pps | flood: µs/frame |",
+	"|---|---|---|---|---|",
+	(.offer_split | to_entries[] | "| \(.key) | \(.value.scan.offered_pps) | \(.value.scan.seconds / .value.scan.offered * 1e6 * 100 | round / 100) | \(.value.flood.offered_pps) | \(.value.flood.seconds / .value.flood.offered * 1e6 * 100 | round / 100) |"),
+	""' "$OUT/live.json" >"$OUT/live.md"
+cat "$OUT/live.md"
