@@ -58,16 +58,6 @@ child_cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($16 + $17) / h
 softirq_s() { awk -v hz="$(getconf CLK_TCK)" '/^cpu /{ printf "%.2f", ($7 + $8) / hz }' /proc/stat; }
 busy_s() { awk -v hz="$(getconf CLK_TCK)" '/^cpu /{ printf "%.2f", ($2 + $3 + $4 + $7 + $8) / hz }' /proc/stat; }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
-wait_for() {
-	local file=$1 pattern=$2 i
-	for ((i = 0; i < 100; i++)); do
-		grep -q "$pattern" "$file" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "bench/live.sh: timed out waiting for '$pattern' in $file" >&2
-	cat "$file" >&2
-	return 1
-}
 
 # One configuration: probescope, tcpdump and scanlogd on the target veth, then the offer.
 # $1 names it (files under $TMP/$1), $2 is the destination MAC the frames carry.
@@ -79,14 +69,14 @@ run_config() {
 		--max-sources "$MAX_SOURCES" --no-rdns --socket none --pin-root "$TMP/bpffs/$name" \
 		--output "$D/ps.json" 2>"$D/agent.err" &
 	agent_pid=$!
-	wait_for "$D/agent.err" "attached to"
+	wait_for "$D/agent.err" 10 "attached to"
 
 	# tcpdump: SYN without ACK, IPv4 and IPv6 (no extension headers), written to /dev/null.
 	nsenter --net="/run/netns/$LAB_TGT" tcpdump -i "$LAB_TGT_IF" -n -w /dev/null \
 		'(tcp[tcpflags] & (tcp-syn|tcp-ack)) == tcp-syn or (ip6 and ip6[6] == 6 and (ip6[53] & 0x12) == 0x02)' \
 		2>"$D/tcpdump.err" &
 	tcpdump_pid=$!
-	wait_for "$D/tcpdump.err" "listening on"
+	wait_for "$D/tcpdump.err" 10 "listening on"
 
 	# scanlogd in its own mount namespace: a private /dev/log served by busybox syslogd
 	# (shared/ENVIRONMENT.md). scanlogd forks into the background; its PID is found through
@@ -201,7 +191,7 @@ nsenter --net="/run/netns/$LAB_TGT" "$PS" run --iface "$LAB_TGT_IF" --mode nativ
 	--max-sources "$MAX_SOURCES" --no-rdns --socket none --pin-root "$TMP/bpffs/split" \
 	--output /dev/null 2>"$TMP/split.err" &
 agent_pid=$!
-wait_for "$TMP/split.err" "attached to"
+wait_for "$TMP/split.err" 10 "attached to"
 offer --scan-share 1 >"$TMP/ps_scan.json"
 offer --scan-share 0 >"$TMP/ps_flood.json"
 kill -TERM "$agent_pid"

@@ -47,3 +47,15 @@ lab_add_addrs() {
 	for i in $(seq 11 40); do ip -n "$LAB_SCAN" addr add "198.51.100.$i/24" dev "$LAB_SCAN_IF"; done
 	for i in $(seq 96 127); do ip -n "$LAB_TGT" addr add "198.51.100.$i/24" dev "$LAB_TGT_IF"; done
 }
+
+# wait_for FILE SECS PATTERN: polls FILE until PATTERN shows up; prints FILE on a time-out.
+wait_for() {
+	local file=$1 secs=$2 pattern=$3 i
+	for ((i = 0; i < secs * 10; i++)); do
+		grep -q "$pattern" "$file" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "timed out waiting for '$pattern' in $file:" >&2
+	cat "$file" >&2
+	return 1
+}

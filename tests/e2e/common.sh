@@ -18,18 +18,6 @@ e2e_cleanup() {
 }
 trap e2e_cleanup EXIT
 
-# Waits up to $2 seconds for file $1 to contain pattern $3.
-wait_for() {
-	local file=$1 secs=$2 pattern=$3 i
-	for ((i = 0; i < secs * 10; i++)); do
-		grep -q "$pattern" "$file" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "timed out waiting for '$pattern' in $file:" >&2
-	cat "$file" >&2
-	return 1
-}
-
 # Starts the agent on the target's veth; extra arguments go to `probescope run`, and
 # PROBESCOPE_PRE (an array) to probescope itself, before `run` (e.g. --config FILE).
 PROBESCOPE_PRE=()
