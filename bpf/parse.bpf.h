@@ -46,6 +46,10 @@ static __always_inline int parse_ethhdr(struct hdr_cursor *c)
 
 	if ((void *)(eth + 1) > c->end)
 		return -1;
+#ifdef PROBESCOPE_BPF_UNSAFE
+	/* vmtest self-check only: one byte past the checked header; every verifier must refuse. */
+	(void)*(volatile __u8 *)(eth + 1);
+#endif
 	proto = bpf_ntohs(eth->h_proto);
 	c->pos = eth + 1;
 #pragma unroll

@@ -4,6 +4,14 @@ find_program(BPF_CLANG clang REQUIRED)
 
 set(PROBESCOPE_VMLINUX_BTF /sys/kernel/btf/vmlinux CACHE FILEPATH "BTF to generate vmlinux.h from")
 set(BPF_GEN_DIR ${CMAKE_BINARY_DIR}/bpfgen)
+
+# vmtest's self-check (vmtest/run.sh --unsafe-check): a program that reads past the packet end,
+# which every kernel's verifier must reject. Never for a real build.
+option(PROBESCOPE_BPF_UNSAFE "Build a verifier-unsafe BPF program (vmtest self-check only)" OFF)
+set(BPF_COMMON_DEFINES)
+if(PROBESCOPE_BPF_UNSAFE)
+  set(BPF_COMMON_DEFINES -DPROBESCOPE_BPF_UNSAFE)
+endif()
 file(MAKE_DIRECTORY ${BPF_GEN_DIR})
 
 add_custom_command(
@@ -17,7 +25,7 @@ add_custom_command(
 function(bpf_object name src)
   set(obj ${BPF_GEN_DIR}/${name}.bpf.o)
   set(skel ${BPF_GEN_DIR}/${name}.skel.h)
-  set(defs)
+  set(defs ${BPF_COMMON_DEFINES})
   foreach(d ${ARGN})
     list(APPEND defs -D${d})
   endforeach()

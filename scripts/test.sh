@@ -15,7 +15,7 @@ ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure "$@"
 # a broken harness invariant fails the run. FUZZ_SECONDS=0 skips this step.
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 FUZZ_BUILD_DIR=${FUZZ_BUILD_DIR:-build-fuzz}
-FUZZ_TARGETS=(research_lists capture_reader)  # fuzz_<name>, seeds in tests/fuzz/corpus/<name>/
+FUZZ_TARGETS=(research_lists capture_reader cli config)  # fuzz_<name>, seeds in tests/fuzz/corpus/<name>/
 if [ "$FUZZ_SECONDS" -gt 0 ]; then
 	CC=clang CXX=clang++ cmake -S . -B "$FUZZ_BUILD_DIR" -DPROBESCOPE_FUZZ=ON \
 		-DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -37,3 +37,25 @@ if [ "$FUZZ_SECONDS" -gt 0 ]; then
 	done
 	[ "$fuzz_failed" -eq 0 ] || exit 1
 fi
+
+# ---- vmtest (issue 7): the program on Debian's 6.1 and 6.12 LTS kernels under qemu ----------
+# VMTEST=full (default): in each guest (and on the host) the verifier load check, the 351
+# BPF_PROG_TEST_RUN cases and the veth attach-and-count test: about 1 min per kernel under TCG
+# here (the test binary loads the program once). Then the unsafe self-check: every verifier must
+# refuse a read past the packet end. VMTEST=quick skips the test_run cases; VMTEST=0 skips all.
+VMTEST=${VMTEST:-full}
+vmtest_failed=0
+case $VMTEST in
+0) ;;
+quick | full)
+	mode=(--quick)
+	[ "$VMTEST" = full ] && mode=(--timeout 600)
+	vmtest/run.sh "${mode[@]}" --build-dir "${BUILD_DIR:-build}" 6.1 6.12 host || vmtest_failed=1
+	vmtest/run.sh --unsafe-check 6.1 6.12 host || vmtest_failed=1
+	;;
+*)
+	echo "scripts/test.sh: VMTEST must be quick, full or 0, not '$VMTEST'" >&2
+	exit 2
+	;;
+esac
+[ "$vmtest_failed" -eq 0 ] || exit 1

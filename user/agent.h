@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "interval.h"
 #include "thresholds.h"
 
 namespace probescope {
@@ -27,7 +28,14 @@ struct RunOptions {
     std::string services = "/etc/services";
     // Records served to `probescope top`: empty means /run/probescope/<iface>.sock, "none" off.
     std::string socket;
+    // Bytes of records held for a slow output; past it records are dropped and counted.
+    size_t output_buffer = 16u << 20;
+    // Once attached and pinned, run as this user (the pins and --output become theirs).
+    std::string user;
 };
+
+// The option a config reload may not change while running ("--iface", ...), or nullptr.
+const char* fixed_option_changed(const RunOptions& running, const RunOptions& reloaded);
 
 // Validates options before anything touches the kernel; throws Error on a bad value.
 void validate(const RunOptions& o);
@@ -52,14 +60,27 @@ public:
     void finish(const Emit& emit);
     const char* mode() const;  // "native" or "generic", as the kernel reports it
     bool watching_persisted() const;
+    const std::string& pin_dir() const;
+
+    // The totals the last drain reported up to, and undoing that drain's report (its stats
+    // record could not be queued: the next one carries its counts).
+    TotalsSnapshot reported_totals() const;
+    void carry_over();
+    // Records that a stats record reporting up to these totals was written (pinned, so that a
+    // restarted agent continues from there). Called from the output's writer thread.
+    void store_written(const TotalsSnapshot& totals) const;
+    // Applies reloadable options (thresholds, research lists, rdns, services, top ports). The
+    // classification restarts only if one of them changed. Throws Error, changing nothing.
+    void reconfigure(const RunOptions& o);
 
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
 
-// Returns the process exit code.
-int run_agent(const RunOptions& o);
+// Returns the process exit code. reload re-reads the command line and --config file (SIGHUP);
+// it throws on an invalid configuration.
+int run_agent(const RunOptions& o, const std::function<RunOptions()>& reload = {});
 // `probescope detach`: removes a (persisted or crashed) probescope's link and pins.
 int detach_iface(const std::string& iface, const std::string& pin_root);
 

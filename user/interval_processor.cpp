@@ -153,8 +153,9 @@ void IntervalProcessor::detect_floods(const Interval& iv, std::vector<bool>& mem
             for (unsigned c = 0; c < PS_PROBE_CLASS_COUNT; ++c) t.second += smp.stats.pkts[c];
         }
     for (auto& [item, count] : tiny) {
+        // clang 14 (the fuzz build) cannot capture a structured binding: capture a copy.
         auto open = std::find_if(floods_.begin(), floods_.end(),
-                                 [&](const Flood& f) { return f.port_item == item; });
+                                 [port = item](const Flood& f) { return f.port_item == port; });
         if (count.first < cfg_.thresholds.flood_sources && open == floods_.end()) continue;
         if (open == floods_.end()) {
             floods_.push_back({item, iv.now_ns, iv.now_ns});

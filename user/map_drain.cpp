@@ -124,6 +124,7 @@ Interval MapDrain::read_interval(uint64_t now_ns, double seconds) {
     iv.now_ns = now_ns;
     iv.seconds = seconds;
     iv.cumulative = read_totals();
+    before_ = prev_;
     iv.delta = iv.cumulative - prev_;
     prev_ = iv.cumulative;
     drain_sources(iv.sources);

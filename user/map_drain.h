@@ -24,6 +24,7 @@ public:
     // Ports whose packet counter moved since the last call.
     void read_ports(std::vector<PortSample>& out);
     bool batch_supported() const { return batch_ok_; }
+    uint32_t src_map_capacity() const { return src_capacity_; }
 
     // Where counting starts: totals already reported (a restarted agent reusing pins) and
     // the inserts that are not this reader's to drain or call evicted.
@@ -32,6 +33,11 @@ public:
     // moved, and the src_stats fill with evictions since the baseline. Every front end (run,
     // top, replay) reads its intervals here.
     Interval read_interval(uint64_t now_ns, double seconds);
+    // The last interval's stats record was not written (output full): fold its counts into
+    // the next interval's, so that summing the written stats records still gives every packet.
+    void carry_over() { prev_ = before_; }
+    // The totals the last read_interval reported up to.
+    const TotalsSnapshot& reported() const { return prev_; }
 
 private:
     size_t drain_by_key(std::vector<SourceSample>& out);
@@ -43,7 +49,7 @@ private:
     std::vector<ps_src_key> keys_;
     std::vector<ps_src_stats> values_;
     bool batch_ok_ = true;
-    TotalsSnapshot prev_;
+    TotalsSnapshot prev_, before_;
     uint64_t inserts_base_ = 0;
     uint64_t seq_ = 0;
     uint64_t drained_total_ = 0;

@@ -37,6 +37,8 @@ struct Thresholds {
     uint32_t flood_source_pkts = 2;
     // A source quiet this long ends its scanner episode (scanner_end).
     double idle_timeout_s = 300;
+
+    bool operator==(const Thresholds&) const = default;  // SIGHUP: did a reload change them?
 };
 
 }  // namespace probescope

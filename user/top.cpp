@@ -44,6 +44,8 @@ public:
         int fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
         if (fd >= 0)
             stats_fd_ = fd;
+        else if (fd == -EPERM)  // BPF run-time statistics need CAP_SYS_ADMIN
+            note_ = "n/a (needs CAP_SYS_ADMIN)";
         else
             note_ = "off (" + std::string(strerror(-fd)) + ")";
     }

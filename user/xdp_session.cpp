@@ -152,11 +152,53 @@ std::unique_ptr<LoadedProgram> LoadedProgram::load(const LoadConfig& cfg) {
     return lp;
 }
 
+void remove_pins(const std::string& pin_dir) {
+    for (const char* name : kMapNames) unlink((pin_dir + "/" + name).c_str());
+    unlink((pin_dir + "/agent_state").c_str());
+    unlink((pin_dir + "/link").c_str());
+    rmdir(pin_dir.c_str());
+    rmdir(fs::path(pin_dir).parent_path().c_str());  // the pin root, if now empty
+}
+
 void LoadedProgram::unpin() {
-    if (pin_dir_.empty()) return;
-    for (const char* name : kMapNames) unlink((pin_dir_ + "/" + name).c_str());
-    rmdir(pin_dir_.c_str());
-    rmdir(fs::path(pin_dir_).parent_path().c_str());  // the pin root, if now empty
+    if (!pin_dir_.empty()) remove_pins(pin_dir_);
+}
+
+std::unique_ptr<PinnedMaps> PinnedMaps::open(const std::string& pin_dir) {
+    std::unique_ptr<PinnedMaps> pm(new PinnedMaps());
+    pm->pin_dir_ = pin_dir;
+    for (int i = 0; i < 3; ++i) {
+        std::string path = pin_dir + "/" + kMapNames[i];
+        pm->fds_[i] = bpf_obj_get(path.c_str());
+        if (pm->fds_[i] >= 0) continue;
+        int e = errno;
+        struct stat st {};
+        std::string owner = stat(pin_dir.c_str(), &st) == 0
+                                ? "uid " + std::to_string(st.st_uid) + ", mode " +
+                                      std::to_string((st.st_mode >> 6) & 7) +
+                                      std::to_string((st.st_mode >> 3) & 7) +
+                                      std::to_string(st.st_mode & 7)
+                                : "";
+        if (e == EACCES || e == EPERM)
+            throw Error(errno_text("cannot open the pinned maps under " + pin_dir +
+                                       (owner.empty() ? "" : " (" + owner + ")"),
+                                   e),
+                        "run as the agent's --user, who owns the pins, or as root");
+        throw Error(errno_text("cannot open the pinned map " + path, e),
+                    "is a probescope persisted on this interface? ('probescope detach' cleans up)");
+    }
+    bpf_map_info info{};
+    uint32_t len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(pm->fds_[1], &info, &len) != 0)
+        throw Error(errno_text("cannot read src_stats' size", errno));
+    pm->src_capacity_ = info.max_entries;
+    return pm;
+}
+
+PinnedMaps::~PinnedMaps() {
+    for (int fd : fds_)
+        if (fd >= 0) close(fd);
+    if (unpin_) remove_pins(pin_dir_);
 }
 
 LoadedProgram::~LoadedProgram() {
@@ -255,6 +297,25 @@ void XdpAttachment::pin(const std::string& path) {
         throw Error(errno_text("cannot pin the XDP link at " + path, err));
     chmod(path.c_str(), 0600);
     pinned_path_ = path;
+}
+
+std::unique_ptr<XdpAttachment> XdpAttachment::open_pinned(const std::string& path,
+                                                          const std::string& iface) {
+    std::unique_ptr<XdpAttachment> a(new XdpAttachment());
+    a->ifindex_ = iface_index(iface);
+    a->link_fd_ = bpf_obj_get(path.c_str());
+    if (a->link_fd_ < 0)
+        throw Error(errno_text("cannot open the pinned XDP link " + path, errno),
+                    "remove the stale pins with 'probescope detach --iface " + iface + "'");
+    a->pinned_path_ = path;
+    a->mode_ =
+        query_xdp(a->ifindex_).attach_mode == XDP_ATTACHED_SKB ? XdpMode::Generic : XdpMode::Native;
+    return a;
+}
+
+void XdpAttachment::unpin() {
+    if (!pinned_path_.empty()) unlink(pinned_path_.c_str());
+    pinned_path_.clear();
 }
 
 XdpAttachment::~XdpAttachment() {

@@ -68,6 +68,34 @@ private:
     bool keep_pins_ = false;
 };
 
+// The maps of a program left attached by `run --persist` (or by an agent killed while it was
+// persisted), opened through their pins: no program is loaded, so a user who owns the pins
+// needs no privilege (Linux 6.5+). Destroying it removes the pins if asked (unpin_at_exit).
+class PinnedMaps {
+public:
+    // Throws a clear Error when the pins are missing or not this user's to open.
+    static std::unique_ptr<PinnedMaps> open(const std::string& pin_dir);
+    ~PinnedMaps();
+    PinnedMaps(const PinnedMaps&) = delete;
+    PinnedMaps& operator=(const PinnedMaps&) = delete;
+
+    int totals_fd() const { return fds_[0]; }
+    int src_stats_fd() const { return fds_[1]; }
+    int port_stats_fd() const { return fds_[2]; }
+    uint32_t src_capacity() const { return src_capacity_; }
+    void unpin_at_exit() { unpin_ = true; }
+
+private:
+    PinnedMaps() = default;
+    std::string pin_dir_;
+    int fds_[3] = {-1, -1, -1};
+    uint32_t src_capacity_ = 0;
+    bool unpin_ = false;
+};
+
+// Removes the pins probescope makes under pin_dir (maps, agent state, link) and the directory.
+void remove_pins(const std::string& pin_dir);
+
 // An XDP attachment held by a bpf_link. Destroying it detaches, unless it was pinned.
 class XdpAttachment {
 public:
@@ -80,8 +108,13 @@ public:
 
     XdpMode mode() const { return mode_; }  // Native or Generic, as the kernel reports it
     int ifindex() const { return ifindex_; }
+    // Takes over the link a `run --persist` agent pinned (its program keeps running).
+    static std::unique_ptr<XdpAttachment> open_pinned(const std::string& path,
+                                                      const std::string& iface);
     // Pin the link so that the program stays attached after this process exits.
     void pin(const std::string& path);
+    // Remove the pin: the program detaches when this object closes the link.
+    void unpin();
 
 private:
     XdpAttachment() = default;

@@ -2,13 +2,17 @@
 #include "xdp_fixture.h"
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <linux/bpf.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <bit>
 #include <cerrno>
+#include <cstring>
 #include <numeric>
+#include <vector>
 
 #include "addr.h"
 #include "names.h"
@@ -26,10 +30,41 @@ uint32_t dst_slot_value(const SrcKey& dst) {
     return folded ? folded : 1;
 }
 
+// Zeroes every counter, removes every source and clears every port: a loaded program as if
+// just loaded, for the next test.
+static void reset_maps(const LoadedProgram& prog) {
+    const uint32_t zero = 0;
+    const int cpus = libbpf_num_possible_cpus();
+    ASSERT_GT(cpus, 0);
+    const size_t per_cpu = (sizeof(ps_totals) + 7) / 8 * 8;
+    std::vector<uint8_t> totals(per_cpu * static_cast<size_t>(cpus), 0);
+    ASSERT_EQ(bpf_map_update_elem(prog.totals_fd(), &zero, totals.data(), BPF_ANY), 0);
+
+    std::vector<ps_src_key> keys;
+    ps_src_key key{}, next{};
+    for (const void* prev = nullptr; bpf_map_get_next_key(prog.src_stats_fd(), prev, &next) == 0;
+         prev = &key) {
+        keys.push_back(next);
+        key = next;
+    }
+    for (const auto& k : keys) ASSERT_EQ(bpf_map_delete_elem(prog.src_stats_fd(), &k), 0);
+
+    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    const size_t len = (sizeof(ps_port_stats) * PS_PORT_TABLE_SIZE + page - 1) / page * page;
+    void* ports = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, prog.port_stats_fd(), 0);
+    ASSERT_NE(ports, MAP_FAILED) << "cannot mmap port_stats: errno " << errno;
+    std::memset(ports, 0, len);
+    munmap(ports, len);
+}
+
 void XdpProgramTest::SetUp() {
     if (geteuid() != 0) GTEST_SKIP() << "loading XDP programs needs root";
-    // A fresh load per test: every counter, source and port starts at zero.
-    program_ = LoadedProgram::load({kMaxSources, PS_CLOCK_USER, "", {}});
+    // One load per test process: the verifier takes seconds over this program here, and
+    // minutes under emulation (vmtest). Every test starts from zeroed maps all the same.
+    static std::unique_ptr<LoadedProgram> shared;
+    if (!shared) shared = LoadedProgram::load({kMaxSources, PS_CLOCK_USER, "", {}});
+    ASSERT_NO_FATAL_FAILURE(reset_maps(*shared));
+    program_ = shared.get();
     drain_ = std::make_unique<MapDrain>(program_->totals_fd(), program_->src_stats_fd(),
                                         program_->port_stats_fd(), program_->src_capacity());
 }

@@ -1,4 +1,5 @@
-// The BPF test fixture: a freshly loaded XDP program per test, frames in, exact map contents out.
+// The BPF test fixture: the real XDP program (loaded once, its maps zeroed for each test),
+// frames in, exact map contents out.
 #pragma once
 #include <gtest/gtest.h>
 
@@ -62,7 +63,7 @@ protected:
     // Ports whose counter moved since the previous call.
     std::vector<PortSample> moved_ports();
 
-    std::unique_ptr<LoadedProgram> program_;
+    LoadedProgram* program_ = nullptr;  // loaded once per process, its maps reset per test
     std::unique_ptr<MapDrain> drain_;
 };
 

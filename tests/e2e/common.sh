@@ -23,6 +23,9 @@ trap e2e_cleanup EXIT
 PROBESCOPE_PRE=()
 AGENT_INTERVAL=0.5
 start_agent() {
+	# Emptied here, not by the redirection below: that happens in the child, after the fork,
+	# and wait_for could still read the previous agent's "attached to".
+	: >"$WORK/agent.err"
 	nsenter --net="/run/netns/$LAB_TGT" "$PROBESCOPE" "${PROBESCOPE_PRE[@]}" run --iface "$LAB_TGT_IF" \
 		--pin-root "$WORK/bpffs/probescope" --interval "$AGENT_INTERVAL" --output "$WORK/out.json" "$@" \
 		2>"$WORK/agent.err" &
@@ -76,3 +79,10 @@ mount_private_bpffs() {
 }
 
 umount_private_bpffs() { umount "$WORK/bpffs" 2>/dev/null || true; }
+
+# send_syns N SEED: N SYNs to the target's port 443 from random 240.0.0.0/4 sources (the
+# project's generator, seeded: the same N frames every time).
+send_syns() {
+	in_scan "$GEN" --iface "$LAB_SCAN_IF" --dst-mac "$LAB_TGT_MAC" --mode syn-flood --src 240.0.0.0/4 \
+		--dst "$LAB_TGT_IP" --dport 443 --count "$1" --seed "$2" >/dev/null
+}
