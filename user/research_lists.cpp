@@ -102,8 +102,11 @@ std::string json_error_reason(const char* what) {
     std::string_view text = what;
     size_t column = text.find(", column ");
     size_t reason = column == std::string_view::npos ? column : text.find(": ", column);
-    if (reason == std::string_view::npos) return std::string(text);
-    return std::string(text.substr(reason + 2));
+    if (reason != std::string_view::npos) return std::string(text.substr(reason + 2));
+    // No position (e.g. a number out of range): drop the "[json.exception.x.N] " tag.
+    if (size_t tag = text.find("] "); text.starts_with("[json.exception") && tag != text.npos)
+        return std::string(text.substr(tag + 2));
+    return std::string(text);
 }
 
 struct FileCloser {
@@ -165,6 +168,10 @@ ListLoadSummary ResearchScannerLists::load_string(std::string_view content, std:
             throw Error(std::string(name) + ":" + std::to_string(line) + ":" +
                             std::to_string(column) +
                             ": invalid JSON: " + json_error_reason(e.what()),
+                        kFormatHint);
+        } catch (const nlohmann::json::exception& e) {
+            // Well-formed but unrepresentable, e.g. a number past the range of a double.
+            throw Error(std::string(name) + ": invalid JSON: " + json_error_reason(e.what()),
                         kFormatHint);
         }
         auto list = doc.find("list");

@@ -223,6 +223,8 @@ const LoadErrorCase kLoadErrorCases[] = {
     {"BadTokenOnLineTwo", "{\"name\": \"x\",\n \"list\": [192.0.2.0/24]}",
      ":2:16: invalid JSON: ", true},
     {"TrailingGarbage", "{\"list\": []} extra", ":1:14: invalid JSON: ", true},
+    // Well-formed, but no double holds it (found by fuzz_research_lists).
+    {"NumberOutOfRange", "{\"name\": 1e999999, \"list\": []}", ": invalid JSON: ", true},
     {"NoListKey", R"({"name": "x", "entries": ["192.0.2.0/24"]})",
      ": JSON has no \"list\" array of CIDRs", false},
     {"ListIsString", R"({"name": "x", "list": "192.0.2.0/24"})",

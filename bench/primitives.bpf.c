@@ -1,0 +1,115 @@
+/*
+ * What a probe path is made of, one XDP program per primitive, for bench/xdp.sh: each costs
+ * its ns over the empty XDP_PASS program. The source map has probescope's key and value sizes.
+ */
+#include "vmlinux.h" /* first: abi.h takes its types from it in BPF builds */
+#include "probescope/abi.h"
+#include <bpf/bpf_helpers.h>
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1 << 20);
+	__type(key, struct ps_src_key);
+	__type(value, struct ps_src_stats);
+} sources SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64[8]);
+} counters SEC(".maps");
+
+static const struct ps_src_stats zero_stats;
+
+/* The same known source every run: inserted on the first run, found on every later one. */
+static __always_inline struct ps_src_stats *known_source(void)
+{
+	struct ps_src_key k = {.addr = {[10] = 0xff, [11] = 0xff, [12] = 198, [13] = 51,
+					[14] = 100, [15] = 1}};
+	struct ps_src_stats *s = bpf_map_lookup_elem(&sources, &k);
+
+	if (!s)
+		bpf_map_update_elem(&sources, &k, &zero_stats, BPF_NOEXIST);
+	return s;
+}
+
+SEC("xdp")
+int lru_lookup(struct xdp_md *ctx)
+{
+	struct ps_src_stats *s = known_source();
+
+	return s && s->tcp_probes == 7 ? XDP_DROP : XDP_PASS;
+}
+
+SEC("xdp")
+int lru_lookup_4_atomics(struct xdp_md *ctx)
+{
+	struct ps_src_stats *s = known_source();
+
+	if (s) {
+		__sync_fetch_and_add(&s->technique[0], 1);
+		__sync_fetch_and_add(&s->port_slot_pkts[0], 1);
+		__sync_fetch_and_add(&s->udp_empty, 1);
+		__sync_fetch_and_add(&s->tcp_probes, 1);
+	}
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int lru_lookup_4_plain_adds(struct xdp_md *ctx)
+{
+	struct ps_src_stats *s = known_source();
+
+	if (s) {
+		s->technique[0]++;
+		s->port_slot_pkts[0]++;
+		s->udp_empty++;
+		s->tcp_probes++;
+	}
+	return XDP_PASS;
+}
+
+/* A new source every run: the key comes from a per-CPU run counter. */
+SEC("xdp")
+int lru_insert(struct xdp_md *ctx)
+{
+	struct ps_src_key k = {};
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&counters, &zero);
+
+	if (!n)
+		return XDP_PASS;
+	(*n)++;
+	__builtin_memcpy(&k.addr[8], n, sizeof(*n));
+	bpf_map_update_elem(&sources, &k, &zero_stats, BPF_NOEXIST);
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int coarse_clock(struct xdp_md *ctx)
+{
+	__u32 zero = 0;
+	__u64 *c = bpf_map_lookup_elem(&counters, &zero);
+
+	if (c)
+		c[1] = bpf_ktime_get_coarse_ns();
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int percpu_4_adds(struct xdp_md *ctx)
+{
+	__u32 zero = 0;
+	__u64 *c = bpf_map_lookup_elem(&counters, &zero);
+
+	if (c) {
+		c[2]++;
+		c[3] += ctx->data_end - ctx->data;
+		c[4]++;
+		c[5]++;
+	}
+	return XDP_PASS;
+}
