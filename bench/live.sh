@@ -19,21 +19,11 @@ FRAMES=${LIVE_FRAMES:-3000000}
 SCAN_SHARE=${LIVE_SCAN_SHARE:-0.05}
 V6_SHARE=${LIVE_V6_SHARE:-0.1}
 MAX_SOURCES=${LIVE_MAX_SOURCES:-262144}
-for tool in "$PS" "$BLAST"; do
-	[ -x "$tool" ] || {
-		echo "bench/live.sh: no $tool: build it (scripts/build.sh)" >&2
-		exit 1
-	}
-done
-for cmd in tcpdump scanlogd busybox jq nsenter unshare; do
-	command -v "$cmd" >/dev/null || {
-		echo "bench/live.sh: $cmd is missing: run scripts/deps.sh" >&2
-		exit 1
-	}
-done
 
 LAB_ID=bl$$
 . "$ROOT/scripts/lab.sh"
+require_built bench/live.sh "$PS" "$BLAST"
+require_cmds bench/live.sh tcpdump scanlogd busybox jq nsenter unshare
 TMP=$(mktemp -d /tmp/probescope-bench-live.XXXXXX)
 agent_pid= tcpdump_pid= syslogd_pid= scanlogd_pid=
 cleanup() {

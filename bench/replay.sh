@@ -16,15 +16,10 @@ BLAST=$BUILD_DIR/tests/tools/probescope-blast
 PASS_OBJ=$BUILD_DIR/bpfgen/xdp_pass.bpf.o
 FRAMES=${REPLAY_FRAMES:-300000}
 ROUNDS=${REPLAY_ROUNDS:-${ROUNDS:-3}}
-for f in "$PS" "$BLAST" "$PASS_OBJ"; do
-	[ -e "$f" ] || {
-		echo "bench/replay.sh: no $f: build it (scripts/build.sh)" >&2
-		exit 1
-	}
-done
 
 LAB_ID=br$$
 . "$ROOT/scripts/lab.sh"
+require_built bench/replay.sh "$PS" "$BLAST" "$PASS_OBJ"
 TMP=$(mktemp -d /tmp/probescope-bench-replay.XXXXXX)
 PIN=/sys/fs/bpf/probescope-bench-replay-$$
 tcpdump_pid=

@@ -516,6 +516,9 @@ __noinline int ps_udp_probe_kind(struct xdp_md *ctx, __u32 udp_off, __u32 dport)
 	return PS_UDP_OTHER;
 }
 
+/* What ps_track did to src_stats, for the caller's totals (it holds them already). */
+enum { PS_TRACK_INSERTED = 1, PS_TRACK_FAILED = 2 };
+
 /*
  * The slow path: a probe or backscatter packet updates its source and port. A global
  * function, so the verifier checks it once rather than once per parser path.
@@ -524,28 +527,24 @@ __noinline int ps_track(struct xdp_md *ctx, struct pkt_info *p)
 {
 	struct ps_probe_facts f = {};
 	struct ps_src_stats *s;
-	struct ps_totals *t;
 	struct ps_src_key key;
-	__u32 cls, dst32, port_item, port_idx = PS_PORT_TABLE_SIZE, zero = 0, tech;
+	__u32 cls, dst32, port_item, port_idx = PS_PORT_TABLE_SIZE, tech;
 	__be32 seq_raw = 0;
 	__u64 now = ps_now();
 	__u32 n_tech = 0;
-	int slot, fresh, new_item;
+	int slot, fresh, new_item, ret = 0;
 
-	t = bpf_map_lookup_elem(&totals, &zero);
-	if (!p || !t)
+	if (!p)
 		return 0;
 	cls = p->cls;
 	key = p->src; /* 6.1 takes no map key that points into a global function's argument */
 	s = bpf_map_lookup_elem(&src_stats, &key);
 	if (!s) {
 		if (bpf_map_update_elem(&src_stats, &key, &zero_src, BPF_NOEXIST) == 0)
-			t->src_inserts++;
+			ret = PS_TRACK_INSERTED;
 		s = bpf_map_lookup_elem(&src_stats, &key);
-		if (!s) {
-			t->src_insert_failed++;
-			return 0;
-		}
+		if (!s)
+			return ret | PS_TRACK_FAILED;
 		if (s->first_seen_ns == 0)
 			s->first_seen_ns = now;
 	}
@@ -639,7 +638,7 @@ __noinline int ps_track(struct xdp_md *ctx, struct pkt_info *p)
 		s->dst_overflow = 1;
 	if (fresh || slot < 0)
 		ps_hll_add(s->dst_hll, ps_mix32(dst32));
-	return 0;
+	return ret;
 }
 
 /* Finishes a parse: for tracked classes, where L4 starts and the addresses. */
@@ -734,6 +733,7 @@ __noinline int ps_slow_path(struct xdp_md *ctx, int proto, __u32 l3_off)
 	struct pkt_info p = {.cls = PS_CLASS_MALFORMED};
 	__u32 zero = 0, cls;
 	struct ps_totals *t;
+	int tracked;
 
 	t = bpf_map_lookup_elem(&totals, &zero);
 	if (!t)
@@ -766,7 +766,11 @@ __noinline int ps_slow_path(struct xdp_md *ctx, int proto, __u32 l3_off)
 	/* Established, other-IP, non-IP and malformed frames stop here. */
 	if (cls >= PS_SRC_CLASS_COUNT)
 		return XDP_PASS;
-	ps_track(ctx, &p);
+	tracked = ps_track(ctx, &p);
+	if (tracked & PS_TRACK_INSERTED)
+		t->src_inserts++;
+	if (tracked & PS_TRACK_FAILED)
+		t->src_insert_failed++;
 	return XDP_PASS;
 }
 

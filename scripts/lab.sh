@@ -59,3 +59,21 @@ wait_for() {
 	cat "$file" >&2
 	return 1
 }
+
+# require_built WHO FILE...: stops unless every build output exists.
+require_built() {
+	local who=$1 f
+	shift
+	for f; do
+		[ -e "$f" ] || { echo "$who: no $f: build it (scripts/build.sh)" >&2 && exit 1; }
+	done
+}
+
+# require_cmds WHO COMMAND...: stops unless every command is installed.
+require_cmds() {
+	local who=$1 c
+	shift
+	for c; do
+		command -v "$c" >/dev/null || { echo "$who: $c is missing: run scripts/deps.sh" >&2 && exit 1; }
+	done
+}

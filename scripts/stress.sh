@@ -16,21 +16,11 @@ BLAST=$BUILD_DIR/tests/tools/probescope-blast
 FRAMES=${STRESS_FRAMES:-10000000}
 MAX_SOURCES=${STRESS_MAX_SOURCES:-65536}
 V6_SHARE=${STRESS_V6_SHARE:-0.5}
-for tool in "$PS" "$BLAST"; do
-	[ -x "$tool" ] || {
-		echo "stress.sh: no $tool: run scripts/build.sh first" >&2
-		exit 1
-	}
-done
-for cmd in nmap bpftool jq nsenter; do
-	command -v "$cmd" >/dev/null || {
-		echo "stress.sh: $cmd is missing: run scripts/deps.sh" >&2
-		exit 1
-	}
-done
 
 LAB_ID=st$$
 . "$ROOT/scripts/lab.sh"
+require_built stress.sh "$PS" "$BLAST"
+require_cmds stress.sh nmap bpftool jq nsenter
 TMP=$(mktemp -d /tmp/probescope-stress.XXXXXX)
 agent_pid= nmap_pid= sampler_pid=
 cleanup() {

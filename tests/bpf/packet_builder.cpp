@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 
+#include <cstdio>
 #include <numeric>
 #include <stdexcept>
 #include <type_traits>
@@ -460,6 +461,14 @@ Frame PacketBuilder::build() const {
         out.resize(truncate_to_);
     }
     return out;
+}
+
+bool parse_mac(const std::string& text, uint8_t out[6]) {
+    unsigned m[6];
+    if (sscanf(text.c_str(), "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6)
+        return false;
+    for (int i = 0; i < 6; ++i) out[i] = static_cast<uint8_t>(m[i]);
+    return true;
 }
 
 }  // namespace probescope::test

@@ -151,4 +151,7 @@ private:
     std::size_t truncate_to_ = SIZE_MAX;
 };
 
+// "02:00:00:00:00:02" into 6 bytes; false unless the text is six hex octets.
+bool parse_mac(const std::string& text, uint8_t out[6]);
+
 }  // namespace probescope::test

@@ -26,6 +26,7 @@
 
 using probescope::test::Frame;
 using probescope::test::PacketBuilder;
+using probescope::test::parse_mac;
 
 namespace {
 
@@ -69,14 +70,6 @@ bool read_xmit(const std::string& iface, XmitCounters& out) {
         if (tx && name.ends_with("_xdp_xmit")) out.xmit += st->data[i];
         if (tx && name.ends_with("_xdp_xmit_errors")) out.errors += st->data[i];
     }
-    return true;
-}
-
-bool parse_mac(const std::string& text, uint8_t out[6]) {
-    unsigned m[6];
-    if (sscanf(text.c_str(), "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6)
-        return false;
-    for (int i = 0; i < 6; ++i) out[i] = static_cast<uint8_t>(m[i]);
     return true;
 }
 

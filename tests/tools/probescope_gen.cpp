@@ -19,16 +19,9 @@
 
 using probescope::test::Frame;
 using probescope::test::PacketBuilder;
+using probescope::test::parse_mac;
 
 namespace {
-
-bool parse_mac(const std::string& text, uint8_t out[6]) {
-    unsigned m[6];
-    if (sscanf(text.c_str(), "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6)
-        return false;
-    for (int i = 0; i < 6; ++i) out[i] = static_cast<uint8_t>(m[i]);
-    return true;
-}
 
 std::string v4_text(uint32_t host_order) {
     in_addr a{htonl(host_order)};

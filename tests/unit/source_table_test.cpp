@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,6 +11,7 @@
 #include "addr.h"
 #include "case_print.h"
 #include "hll_mirror.h"
+#include "src_sample.h"
 
 namespace probescope {
 namespace {
@@ -20,82 +20,10 @@ constexpr uint64_t kNoIdle = ~0ull / 2;  // idle timeout no test reaches
 
 Addr16 addr(std::string_view text) { return parse_addr(text).value(); }
 
-uint32_t tcp(uint16_t port) { return PS_PORT_SLOT(PS_PORT_PROTO_TCP, port); }
-uint32_t udp(uint16_t port) { return PS_PORT_SLOT(PS_PORT_PROTO_UDP, port); }
-uint32_t icmp() { return PS_PORT_SLOT(PS_PORT_SLOT_ICMP, 0); }
-
-// Builds one drained src_stats entry the way the kernel fills it: every item goes into the
-// HLL, and into a slot while one is free, else the overflow flag is raised.
-class Sample {
-public:
-    explicit Sample(std::string_view src) {
-        const Addr16 a = addr(src);
-        std::memcpy(s_.key.addr, a.data(), a.size());
-    }
-    Sample& seen(uint64_t first, uint64_t last) {
-        s_.stats.first_seen_ns = first;
-        s_.stats.last_seen_ns = last;
-        return *this;
-    }
-    Sample& pkts(unsigned cls, uint32_t n) {
-        s_.stats.pkts[cls] = n;
-        return *this;
-    }
-    Sample& port(uint32_t item, uint32_t packets) {
-        test::mirror_hll_add(s_.stats.port_hll, item);
-        for (unsigned i = 0; i < PS_EXACT_PORTS; ++i) {
-            if (s_.stats.port_slots[i] == 0 || s_.stats.port_slots[i] == item) {
-                s_.stats.port_slots[i] = item;
-                s_.stats.port_slot_pkts[i] += packets;
-                return *this;
-            }
-        }
-        s_.stats.port_overflow = 1;
-        return *this;
-    }
-    Sample& tcp_ports(uint16_t first, unsigned n, uint32_t packets = 1) {
-        for (unsigned i = 0; i < n; ++i) port(tcp(static_cast<uint16_t>(first + i)), packets);
-        return *this;
-    }
-    Sample& dst(uint32_t folded) {
-        test::mirror_hll_add(s_.stats.dst_hll, folded);
-        for (unsigned i = 0; i < PS_EXACT_DSTS; ++i) {
-            if (s_.stats.dst_slots[i] == 0 || s_.stats.dst_slots[i] == folded) {
-                s_.stats.dst_slots[i] = folded;
-                return *this;
-            }
-        }
-        s_.stats.dst_overflow = 1;
-        return *this;
-    }
-    Sample& dsts(uint32_t first, unsigned n) {
-        for (unsigned i = 0; i < n; ++i) dst(first + i);
-        return *this;
-    }
-    // Hand-made flags, for states the kernel reaches only through races or lost updates.
-    Sample& raw_port_overflow() {
-        s_.stats.port_overflow = 1;
-        return *this;
-    }
-    Sample& raw_dst_overflow() {
-        s_.stats.dst_overflow = 1;
-        return *this;
-    }
-    Sample& probes(uint32_t n, uint32_t first_seq, uint32_t last_seq) {
-        s_.stats.tcp_probes = n;
-        s_.stats.first.seq = first_seq;
-        s_.stats.last.seq = last_seq;
-        return *this;
-    }
-    Sample& fp(unsigned f, uint32_t hits) {
-        s_.stats.fp_hits[f] = hits;
-        return *this;
-    }
-    operator const SourceSample&() const { return s_; }
-
-private:
-    SourceSample s_{};
-};
+using test::icmp;
+using test::tcp;
+using test::udp;
+using Sample = test::SrcSample;
 
 uint64_t rounded_estimate(uint32_t first, uint32_t n) {
     uint8_t packed[PS_HLL_BYTES] = {};

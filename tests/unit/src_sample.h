@@ -63,6 +63,22 @@ public:
         for (unsigned i = 0; i < n; ++i) dst(first + i);
         return *this;
     }
+    // Hand-made flags, for states the kernel reaches only through races or lost updates.
+    SrcSample& raw_port_overflow() {
+        s_.stats.port_overflow = 1;
+        return *this;
+    }
+    SrcSample& raw_dst_overflow() {
+        s_.stats.dst_overflow = 1;
+        return *this;
+    }
+    // n TCP probes fingerprinted, the first and the last with these sequence numbers.
+    SrcSample& probes(uint32_t n, uint32_t first_seq, uint32_t last_seq) {
+        s_.stats.tcp_probes = n;
+        s_.stats.first.seq = first_seq;
+        s_.stats.last.seq = last_seq;
+        return *this;
+    }
     SrcSample& tcp_probes(uint32_t n) {
         s_.stats.tcp_probes = n;
         return *this;
