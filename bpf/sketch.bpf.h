@@ -6,46 +6,15 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
-/* Leading zeros of a 32-bit word; BPF has no clz instruction. */
-static __always_inline __u32 ps_clz32(__u32 x)
-{
-	__u32 n = 0;
-
-	if (!x)
-		return 32;
-	if (!(x & 0xffff0000u)) {
-		n += 16;
-		x <<= 16;
-	}
-	if (!(x & 0xff000000u)) {
-		n += 8;
-		x <<= 8;
-	}
-	if (!(x & 0xf0000000u)) {
-		n += 4;
-		x <<= 4;
-	}
-	if (!(x & 0xc0000000u)) {
-		n += 2;
-		x <<= 2;
-	}
-	if (!(x & 0x80000000u)) {
-		n += 1;
-	}
-	return n;
-}
-
 /* Registers only grow; a lost race between CPUs costs one register update at most. */
 static __always_inline void ps_hll_add(__u8 *regs, __u32 hash)
 {
-	__u32 idx = hash >> (32 - PS_HLL_P);
-	__u32 rank = ps_clz32(hash << PS_HLL_P) + 1;
+	__u32 idx = ps_hll_index(hash);
+	__u32 rank = ps_hll_rank(hash);
 	__u32 shift = (idx & 1) * 4;
 	__u8 *byte = &regs[(idx >> 1) & (PS_HLL_BYTES - 1)];
 	__u8 cur;
 
-	if (rank > PS_HLL_MAX_RANK)
-		rank = PS_HLL_MAX_RANK;
 	cur = (*byte >> shift) & 0xf;
 	if (rank > cur)
 		*byte = (*byte & ~(0xf << shift)) | (rank << shift);

@@ -306,6 +306,7 @@ AgentSession::~AgentSession() = default;
 void AgentSession::drain(double seconds, const Emit& emit) {
     Interval iv = impl_->drain->read_interval(impl_->clock.now_stamp(), seconds);
     impl_->proc->process(iv, emit);
+    impl_->drain->recycle(std::move(iv.sources));
 }
 void AgentSession::finish(const Emit& emit) { impl_->proc->finish(impl_->clock.now_stamp(), emit); }
 const char* AgentSession::mode() const { return impl_->mode; }

@@ -14,6 +14,11 @@ void Hll::merge_packed(const uint8_t* packed) {
     }
 }
 
+void Hll::add(uint32_t hash) {
+    uint8_t& r = regs_[ps_hll_index(hash)];
+    r = std::max<uint8_t>(r, static_cast<uint8_t>(ps_hll_rank(hash)));
+}
+
 void Hll::merge(const Hll& other) {
     for (unsigned i = 0; i < PS_HLL_REGS; ++i) regs_[i] = std::max(regs_[i], other.regs_[i]);
 }

@@ -11,6 +11,7 @@ namespace probescope {
 class Hll {
 public:
     void merge_packed(const uint8_t* packed);  // PS_HLL_BYTES bytes from the kernel
+    void add(uint32_t hash);                    // as the kernel's ps_hll_add does
     void merge(const Hll& other);
     double estimate() const;
     bool empty() const;

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
-#include <unordered_set>
 
 #include "addr.h"
 #include "names.h"
@@ -139,19 +138,20 @@ json IntervalProcessor::flood_end_record(uint64_t now_ns, const Flood& f) const 
 void IntervalProcessor::detect_floods(const Interval& iv, std::vector<bool>& member,
                                       const Emit& emit) {
     std::map<uint32_t, std::pair<uint64_t, uint64_t>> tiny;  // port item -> (sources, packets)
-    member.assign(iv.sources.size(), false);
-    auto tiny_port = [&](const ps_src_stats& k) -> uint32_t {
+    // Each sample's tiny port (0: not tiny), worked out once.
+    std::vector<uint32_t> tiny_item(iv.sources.size(), 0);
+    for (size_t i = 0; i < iv.sources.size(); ++i) {
+        const ps_src_stats& k = iv.sources[i].stats;
         uint64_t n = 0;
         for (unsigned c = 0; c < PS_PROBE_CLASS_COUNT; ++c) n += k.pkts[c];
-        if (n == 0 || n > cfg_.thresholds.flood_source_pkts || k.port_slots[1] != 0) return 0;
-        return k.port_slots[0];
-    };
-    for (const auto& smp : iv.sources)
-        if (uint32_t item = tiny_port(smp.stats)) {
+        if (n == 0 || n > cfg_.thresholds.flood_source_pkts || k.port_slots[1] != 0) continue;
+        if (uint32_t item = k.port_slots[0]) {
+            tiny_item[i] = item;
             auto& t = tiny[item];
             t.first++;
-            for (unsigned c = 0; c < PS_PROBE_CLASS_COUNT; ++c) t.second += smp.stats.pkts[c];
+            t.second += n;
         }
+    }
     for (auto& [item, count] : tiny) {
         // clang 14 (the fuzz build) cannot capture a structured binding: capture a copy.
         auto open = std::find_if(floods_.begin(), floods_.end(),
@@ -176,11 +176,13 @@ void IntervalProcessor::detect_floods(const Interval& iv, std::vector<bool>& mem
         open->sources += count.first;
         open->packets += count.second;
     }
-    for (size_t i = 0; i < iv.sources.size(); ++i) {
-        uint32_t item = tiny_port(iv.sources[i].stats);
-        member[i] = item && std::any_of(floods_.begin(), floods_.end(),
-                                        [&](const Flood& f) { return f.port_item == item; });
-    }
+    member.assign(iv.sources.size(), false);
+    if (!floods_.empty())
+        for (size_t i = 0; i < iv.sources.size(); ++i) {
+            uint32_t item = tiny_item[i];
+            member[i] = item && std::any_of(floods_.begin(), floods_.end(),
+                                            [&](const Flood& f) { return f.port_item == item; });
+        }
     // A flood with no tiny sources this interval has ended.
     for (auto it = floods_.begin(); it != floods_.end();) {
         if (it->last_ns == iv.now_ns) {
@@ -208,11 +210,12 @@ void IntervalProcessor::process(Interval& iv, const Emit& emit) {
     // Absorb every sample first: a source drained twice in one interval (the key-walk
     // fallback under churn) still gets one record, with both samples' counts.
     std::vector<SourceState*> active;
-    std::unordered_set<const SourceState*> seen;
+    active.reserve(iv.sources.size());
     for (size_t i = 0; i < iv.sources.size(); ++i) {
         if (flood_member[i]) continue;  // the flood record speaks for them
-        SourceState& s = table_.absorb(iv.sources[i], iv.seq);
-        if (seen.insert(&s).second) active.push_back(&s);
+        bool first_sample = false;
+        SourceState& s = table_.absorb(iv.sources[i], iv.seq, &first_sample);
+        if (first_sample) active.push_back(&s);
     }
 
     json backscatter = {{"victims", 0}, {"packets", 0}};

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "error.h"
 #include "hll.h"
@@ -44,13 +45,15 @@ TotalsSnapshot MapDrain::read_totals() const {
 }
 
 // The program counts each probe once, by technique (one atomic fewer per packet); the probe
-// classes' packet counts follow from those.
-static SourceSample with_probe_pkts(const ps_src_key& key, const ps_src_stats& stats) {
-    SourceSample s{key, stats};
+// classes' packet counts follow from those. Written in place: no sample is copied twice.
+static void append_sample(std::vector<SourceSample>& out, const ps_src_key& key,
+                          const ps_src_stats& stats) {
+    SourceSample& s = out.emplace_back();
+    s.key = key;
+    std::memcpy(&s.stats, &stats, sizeof(stats));
     for (unsigned c = 0; c < PS_PROBE_CLASS_COUNT; ++c) s.stats.pkts[c] = 0;
     for (unsigned t = 0; t < PS_TECH_COUNT; ++t)
         s.stats.pkts[ps_technique_class(t)] += stats.technique[t];
-    return s;
 }
 
 size_t MapDrain::drain_sources(std::vector<SourceSample>& out) {
@@ -72,7 +75,7 @@ size_t MapDrain::drain_sources(std::vector<SourceSample>& out) {
             throw Error(errno_text("cannot drain src_stats", e));
         }
         first = false;
-        for (uint32_t i = 0; i < count; ++i) out.push_back(with_probe_pkts(keys_[i], values_[i]));
+        for (uint32_t i = 0; i < count; ++i) append_sample(out, keys_[i], values_[i]);
         total += count;
         if (e == ENOENT) break;
     }
@@ -94,7 +97,7 @@ size_t MapDrain::drain_by_key(std::vector<SourceSample>& out) {
         ps_src_stats v{};
         if (bpf_map_lookup_and_delete_elem(src_fd_, &k, &v) == 0 ||
             (bpf_map_lookup_elem(src_fd_, &k, &v) == 0 && bpf_map_delete_elem(src_fd_, &k) == 0)) {
-            out.push_back(with_probe_pkts(k, v));
+            append_sample(out, k, v);
             ++n;
         }
     }
@@ -127,6 +130,10 @@ Interval MapDrain::read_interval(uint64_t now_ns, double seconds) {
     before_ = prev_;
     iv.delta = iv.cumulative - prev_;
     prev_ = iv.cumulative;
+    iv.sources.swap(spare_);
+    iv.sources.clear();
+    // One interval drains at most the map's capacity (more only if the key walk races churn).
+    if (iv.sources.capacity() < src_capacity_ / 4) iv.sources.reserve(src_capacity_ / 4);
     drain_sources(iv.sources);
     read_ports(iv.ports);
     drained_total_ += iv.sources.size();
@@ -136,6 +143,10 @@ Interval MapDrain::read_interval(uint64_t now_ns, double seconds) {
     evictions_ = std::max<int64_t>(evictions_, ev);
     iv.src_map = {src_capacity_, iv.sources.size(), static_cast<uint64_t>(evictions_)};
     return iv;
+}
+
+void MapDrain::recycle(std::vector<SourceSample>&& sources) {
+    if (sources.capacity() > spare_.capacity()) spare_.swap(sources);
 }
 
 void MapDrain::read_ports(std::vector<PortSample>& out) {

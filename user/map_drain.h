@@ -33,6 +33,9 @@ public:
     // moved, and the src_stats fill with evictions since the baseline. Every front end (run,
     // top, replay) reads its intervals here.
     Interval read_interval(uint64_t now_ns, double seconds);
+    // Hands an interval's source buffer back once it is processed: the next read_interval
+    // drains into it, so a steady stream of intervals allocates (and page-faults) nothing.
+    void recycle(std::vector<SourceSample>&& sources);
     // The last interval's stats record was not written (output full): fold its counts into
     // the next interval's, so that summing the written stats records still gives every packet.
     void carry_over() { prev_ = before_; }
@@ -48,6 +51,7 @@ private:
     std::vector<uint64_t> port_prev_;
     std::vector<ps_src_key> keys_;
     std::vector<ps_src_stats> values_;
+    std::vector<SourceSample> spare_;  // the last interval's buffer, cleared, capacity kept
     bool batch_ok_ = true;
     TotalsSnapshot prev_, before_;
     uint64_t inserts_base_ = 0;

@@ -56,6 +56,7 @@ int run_replay(const ReplayOptions& o, const std::function<void(const nlohmann::
     auto drain_interval = [&](int64_t end_ns) {
         Interval iv = drain.read_interval(static_cast<uint64_t>(end_ns), o.interval_s);
         labelled.process(iv, emit);
+        drain.recycle(std::move(iv.sources));
     };
 
     CapturePacket pkt;

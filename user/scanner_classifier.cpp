@@ -129,6 +129,18 @@ std::optional<ToolMatch> ToolFingerprints::best(const SourceState& s, const Thre
     return best;
 }
 
+nlohmann::json ScannerClassifier::base_numbers(const SourceState& s) {
+    const auto& w = s.window;
+    uint64_t probes = w[PS_CLASS_TCP_SYN] + w[PS_CLASS_TCP_ODD] + w[PS_CLASS_UDP] +
+                      w[PS_CLASS_ICMP_ECHO] + w[PS_CLASS_TCP_ACK_PROBE];
+    double window_s =
+        s.last_seen_ns > s.window_start_ns ? (s.last_seen_ns - s.window_start_ns) / 1e9 : 0.0;
+    return {{"distinct_ports", s.distinct_ports().value},
+            {"distinct_dsts", s.distinct_dsts().value},
+            {"probes", probes},
+            {"window_s", window_s}};
+}
+
 Verdict ScannerClassifier::classify(const SourceState& s) const {
     Verdict v;
     const auto& w = s.window;
@@ -136,13 +148,13 @@ Verdict ScannerClassifier::classify(const SourceState& s) const {
                       w[PS_CLASS_ICMP_ECHO] + w[PS_CLASS_TCP_ACK_PROBE];
     uint64_t back = w[PS_CLASS_TCP_SYNACK] + w[PS_CLASS_TCP_RST] + w[PS_CLASS_ICMP_ERROR];
     DistinctCount ports = s.distinct_ports(), dsts = s.distinct_dsts();
-    double window_s =
-        s.last_seen_ns > s.window_start_ns ? (s.last_seen_ns - s.window_start_ns) / 1e9 : 0.0;
     v.techniques = techniques_of(s);
-    v.numbers = {{"distinct_ports", ports.value},
-                 {"distinct_dsts", dsts.value},
-                 {"probes", probes},
-                 {"window_s", window_s}};
+    // The rule's numbers are written only when a rule fires: most sources fire none, and a
+    // JSON object per source and interval was most of the classifier's cost.
+    auto with_numbers = [&](Verdict& out) -> Verdict& {
+        if (!out.rule.empty()) out.numbers.update(base_numbers(s));
+        return out;
+    };
 
     for (unsigned u = PS_UDP_OTHER + 1; u < PS_UDP_PROBE_COUNT; ++u)
         if (s.udp_probe[u] && u != PS_UDP_DHT_KRPC)
@@ -167,7 +179,7 @@ Verdict ScannerClassifier::classify(const SourceState& s) const {
             v.numbers["backscatter_packets"] = back;
             v.numbers["threshold_ports"] = t_.backscatter_ports;
         }
-        return v;
+        return std::move(with_numbers(v));
     }
     if (probes == 0) return v;
 
@@ -206,7 +218,7 @@ Verdict ScannerClassifier::classify(const SourceState& s) const {
     }
     v.scanner = !v.pattern.empty();
     if (v.scanner) v.tool = fps_.best(s, t_);
-    return v;
+    return std::move(with_numbers(v));
 }
 
 }  // namespace probescope

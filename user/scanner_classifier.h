@@ -51,6 +51,9 @@ public:
     explicit ScannerClassifier(Thresholds t, ToolFingerprints fps = ToolFingerprints::builtin())
         : t_(t), fps_(std::move(fps)) {}
     Verdict classify(const SourceState& s) const;
+    // What every fired rule's numbers start with: distinct ports and destinations, probes and
+    // the window's length so far. A verdict whose rule did not fire carries no numbers.
+    static nlohmann::json base_numbers(const SourceState& s);
     const Thresholds& thresholds() const { return t_; }
 
 private:

@@ -47,7 +47,17 @@ static uint64_t port_weight(uint32_t item) {
     return PS_PORT_SLOT_PORT(item) < 1024 && PS_PORT_SLOT_PROTO(item) != PS_PORT_SLOT_ICMP ? 3 : 1;
 }
 
+// The kernel adds ps_mix32(item) to a slot set's HLL; so does this, for the items user space
+// kept exactly, which makes the rebuilt sketch the one merging every sample would have built.
+// Until a set stops being exact its HLL is never read, so the merges wait until then.
+static void seed_port_hll(SourceState& s, size_t n) {
+    if (s.port_hll_live) return;
+    for (size_t i = 0; i < n && i < s.ports.size(); ++i) s.port_hll.add(ps_mix32(s.ports[i].item));
+    s.port_hll_live = true;
+}
+
 static void merge_ports(SourceState& s, const ps_src_stats& k) {
+    const size_t had = s.ports.size();  // every port of the earlier samples, while exact
     uint64_t new_slot_ports = 0;
     for (unsigned i = 0; i < PS_EXACT_PORTS; ++i) {
         uint32_t item = k.port_slots[i];
@@ -68,12 +78,14 @@ static void merge_ports(SourceState& s, const ps_src_stats& k) {
     if (k.port_overflow) {
         // Ports beyond the kernel's slots: weigh what the estimate grew by, at 1 each, less
         // the slot ports already weighed above (the kernel's HLL holds them too).
+        seed_port_hll(s, had);
         double before = s.port_hll.estimate();
         s.port_hll.merge_packed(k.port_hll);
         double grown = s.port_hll.estimate() - before - static_cast<double>(new_slot_ports);
         if (grown > 0) s.weight += static_cast<uint64_t>(grown + 0.5);
         s.ports_exact = false;
-    } else {
+    } else if (!s.ports_exact) {
+        seed_port_hll(s, s.ports.size());
         s.port_hll.merge_packed(k.port_hll);
     }
 }
@@ -121,6 +133,8 @@ static void reset_window(SourceState& s, uint64_t start) {
     s.dsts_exact = true;
     s.port_hll = Hll{};
     s.dst_hll = Hll{};
+    s.port_hll_live = false;
+    s.dst_hll_live = false;
     s.repeat_max = 0;
     s.weight_max = 0;
 }
@@ -135,16 +149,25 @@ static void merge_dsts(SourceState& s, const ps_src_stats& k) {
             s.dsts_exact = false;
     }
     if (k.dst_overflow) s.dsts_exact = false;
+    if (s.dsts_exact) return;  // the HLL is built once the set overflows (see seed_port_hll)
+    if (!s.dst_hll_live) {
+        // A folded destination of 0 sits in its slot as 1 (0 marks an empty slot); 0.0.0.0 is
+        // never probed, so 1 is taken as itself.
+        for (uint32_t d : s.dsts) s.dst_hll.add(ps_mix32(d));
+        s.dst_hll_live = true;
+    }
     s.dst_hll.merge_packed(k.dst_hll);
 }
 
-SourceState& SourceTable::absorb(const SourceSample& sample, uint64_t interval_seq) {
+SourceState& SourceTable::absorb(const SourceSample& sample, uint64_t interval_seq,
+                                 bool* first_sample) {
     Addr16 addr;
     std::memcpy(addr.data(), sample.key.addr, addr.size());
     const ps_src_stats& k = sample.stats;
 
     auto found = index_.find(addr);
-    if (found == index_.end()) {
+    const bool created = found == index_.end();
+    if (created) {
         if (capacity_ > 0 && index_.size() >= capacity_) {
             if (lru_.back().verdict) evicted_reported_.push_back(lru_.back());
             index_.erase(lru_.back().addr);
@@ -160,6 +183,7 @@ SourceState& SourceTable::absorb(const SourceSample& sample, uint64_t interval_s
     }
     SourceState& s = *found->second;
 
+    if (first_sample) *first_sample = created || s.interval_seq != interval_seq;
     if (s.interval_seq != interval_seq) s.interval.fill(0);
     s.interval_seq = interval_seq;
     if (s.window_start_ns == 0 || k.first_seen_ns >= s.window_start_ns + windows_.window_ns)

@@ -51,8 +51,12 @@ struct SourceState {
     bool ports_exact = true;
     std::vector<uint32_t> dsts;  // 32-bit folded, exact while dsts_exact
     bool dsts_exact = true;
+    // The HLLs are built only once an exact set overflows (until then the set says everything):
+    // *_hll_live says the sketch holds every item so far; before that it is empty.
     Hll port_hll;
     Hll dst_hll;
+    bool port_hll_live = false;
+    bool dst_hll_live = false;
     // Repeated probing: probes of one (host, TCP port) within the repeat window.
     uint64_t repeat_start_ns = 0;
     uint32_t repeat_dst = 0;
@@ -90,8 +94,10 @@ public:
     SourceTable(size_t capacity, uint64_t idle_ns, SourceWindows w = SourceWindows())
         : capacity_(capacity), idle_ns_(idle_ns), windows_(w) {}
 
-    // Folds one drained kernel entry into its source's history and returns it.
-    SourceState& absorb(const SourceSample& sample, uint64_t interval_seq);
+    // Folds one drained kernel entry into its source's history and returns it. first_sample,
+    // if given, says whether this is the source's first sample of interval_seq.
+    SourceState& absorb(const SourceSample& sample, uint64_t interval_seq,
+                        bool* first_sample = nullptr);
     // Drops sources quiet for longer than the idle timeout; returns how many. on_expire
     // sees each one first (for scanner_end records).
     size_t expire(uint64_t now_ns,

@@ -6,6 +6,9 @@
 #include <linux/types.h>
 #endif
 
+/* Small helpers both sides call on hot paths: always inlined (in BPF, no subprogram call). */
+#define PS_ALWAYS_INLINE static inline __attribute__((always_inline))
+
 /*
  * Packet classes. Every frame lands in exactly one. The first PS_SRC_CLASS_COUNT
  * classes are the ones tracked per source (probes and backscatter); the rest only
@@ -229,6 +232,48 @@ struct ps_port_stats {
 	__u64 pkts;
 	__u8 src_hll[PS_HLL_BYTES]; /* distinct sources */
 };
+
+/* Leading zeros of a 32-bit word; BPF has no clz instruction. */
+PS_ALWAYS_INLINE __u32 ps_clz32(__u32 x)
+{
+	__u32 n = 0;
+
+	if (!x)
+		return 32;
+	if (!(x & 0xffff0000u)) {
+		n += 16;
+		x <<= 16;
+	}
+	if (!(x & 0xff000000u)) {
+		n += 8;
+		x <<= 8;
+	}
+	if (!(x & 0xf0000000u)) {
+		n += 4;
+		x <<= 4;
+	}
+	if (!(x & 0xc0000000u)) {
+		n += 2;
+		x <<= 2;
+	}
+	if (!(x & 0x80000000u))
+		n += 1;
+	return n;
+}
+
+/* Where an item's hash lands in a HyperLogLog: register index and rank (the kernel and user
+ * space must agree, so that user space can rebuild a sketch from the items it kept exactly). */
+PS_ALWAYS_INLINE __u32 ps_hll_index(__u32 hash)
+{
+	return hash >> (32 - PS_HLL_P);
+}
+
+PS_ALWAYS_INLINE __u32 ps_hll_rank(__u32 hash)
+{
+	__u32 rank = ps_clz32(hash << PS_HLL_P) + 1;
+
+	return rank > PS_HLL_MAX_RANK ? PS_HLL_MAX_RANK : rank;
+}
 
 /* Clock sources, chosen at load time through rodata. */
 enum ps_clock_source {

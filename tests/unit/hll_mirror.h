@@ -1,20 +1,18 @@
 // Test scaffolding: packed HLL registers built the way the kernel builds them.
 #pragma once
-#include <bit>
 #include <cstdint>
 
 #include "probescope/abi.h"
 
 namespace probescope::test {
 
-// A copy of ps_hll_add (bpf/sketch.bpf.h) so tests get realistic registers without a kernel.
-// It exists only to exercise the user-side Hll; it does not test the BPF code, and if the
-// kernel's update rule changes this mirror must change with it.
+// ps_hll_add's packing (bpf/sketch.bpf.h) so tests get realistic registers without a kernel;
+// the register and rank come from the ABI's ps_hll_index and ps_hll_rank, as in the kernel.
+// It exists only to exercise the user-side Hll; it does not test the BPF code.
 inline void mirror_hll_add(uint8_t* packed, uint32_t item) {
     const uint32_t hash = ps_mix32(item);
-    const uint32_t idx = hash >> (32 - PS_HLL_P);
-    uint32_t rank = static_cast<uint32_t>(std::countl_zero(hash << PS_HLL_P)) + 1;
-    if (rank > PS_HLL_MAX_RANK) rank = PS_HLL_MAX_RANK;
+    const uint32_t idx = ps_hll_index(hash);
+    const uint32_t rank = ps_hll_rank(hash);
     const unsigned shift = (idx & 1) * 4;
     uint8_t& byte = packed[idx >> 1];
     const uint32_t cur = (byte >> shift) & 0xf;

@@ -227,6 +227,80 @@ TEST(SourceTablePorts, MoreThanSixtyFourPortsAcrossSamplesBecomeInexact) {
     EXPECT_NEAR(static_cast<double>(d.value), 80.0, 8.0);
 }
 
+// The agent builds a source's HLLs only once an exact set overflows, from the items it kept
+// plus the samples from then on; the registers must be the ones merging every sample's
+// kernel HLL would have given.
+Hll merged_port_hlls(const std::vector<Sample>& samples) {
+    Hll h;
+    for (const auto& smp : samples) h.merge_packed(static_cast<const SourceSample&>(smp).stats.port_hll);
+    return h;
+}
+
+Hll merged_dst_hlls(const std::vector<Sample>& samples) {
+    Hll h;
+    for (const auto& smp : samples) h.merge_packed(static_cast<const SourceSample&>(smp).stats.dst_hll);
+    return h;
+}
+
+TEST(SourceTableLazyHll, PortsHllBuiltLateEqualsEverySampleMerged) {
+    SourceTable t(100, kNoIdle);
+    std::vector<Sample> samples;
+    // 4 x 16 ports: 64, still exact; the 5th sample passes 64; the 6th overflows the kernel's
+    // slots (20 ports in one drain); the 7th repeats known ports.
+    for (unsigned i = 0; i < 5; ++i)
+        samples.push_back(
+            Sample("192.0.2.1").seen(1, 2).tcp_ports(static_cast<uint16_t>(1000 + 16 * i), 16));
+    samples.push_back(Sample("192.0.2.1").seen(3, 4).tcp_ports(5000, 20));
+    samples.push_back(Sample("192.0.2.1").seen(5, 6).tcp_ports(1000, 8));
+    for (size_t i = 0; i < samples.size(); ++i) {
+        const SourceState& s = t.absorb(samples[i], i + 1);
+        if (i == 3) {
+            EXPECT_TRUE(s.ports_exact);
+            EXPECT_TRUE(s.port_hll.empty()) << "an exact set needs no sketch";
+        }
+    }
+    const SourceState& s = *t.find(addr("192.0.2.1"));
+    EXPECT_FALSE(s.ports_exact);
+    EXPECT_EQ(s.port_hll.registers(), merged_port_hlls(samples).registers());
+    EXPECT_NEAR(static_cast<double>(s.distinct_ports().value), 100.0, 10.0);
+}
+
+TEST(SourceTableLazyHll, FirstSampleOverflowingBuildsTheHllAtOnce) {
+    SourceTable t(100, kNoIdle);
+    std::vector<Sample> samples{Sample("192.0.2.1").seen(1, 2).tcp_ports(1000, 40).dsts(7, 30)};
+    const SourceState& s = t.absorb(samples[0], 1);
+    EXPECT_FALSE(s.ports_exact);
+    EXPECT_FALSE(s.dsts_exact);
+    EXPECT_EQ(s.port_hll.registers(), merged_port_hlls(samples).registers());
+    EXPECT_EQ(s.dst_hll.registers(), merged_dst_hlls(samples).registers());
+}
+
+TEST(SourceTableLazyHll, DstHllBuiltLateEqualsEverySampleMerged) {
+    SourceTable t(100, kNoIdle);
+    std::vector<Sample> samples;
+    for (unsigned i = 0; i < 5; ++i)
+        samples.push_back(Sample("192.0.2.1").seen(1, 2).dsts(100 + 16 * i, 16));
+    samples.push_back(Sample("192.0.2.1").seen(3, 4).dsts(9000, 20));
+    for (size_t i = 0; i < samples.size(); ++i) {
+        const SourceState& s = t.absorb(samples[i], i + 1);
+        if (i == 3) {
+            EXPECT_TRUE(s.dst_hll.empty());
+        }
+    }
+    const SourceState& s = *t.find(addr("192.0.2.1"));
+    EXPECT_FALSE(s.dsts_exact);
+    EXPECT_EQ(s.dst_hll.registers(), merged_dst_hlls(samples).registers());
+}
+
+TEST(SourceTableLazyHll, NewWindowStartsWithoutASketch) {
+    SourceTable t(100, kNoIdle, SourceWindows{1000, 1000, 1000});
+    t.absorb(Sample("192.0.2.1").seen(1, 2).tcp_ports(1000, 40), 1);
+    const SourceState& s = t.absorb(Sample("192.0.2.1").seen(5000, 5001).tcp_ports(1, 3), 2);
+    EXPECT_TRUE(s.ports_exact);
+    EXPECT_EQ(s.distinct_ports().value, 3u);
+    EXPECT_TRUE(s.port_hll.empty());
+}
+
 TEST(SourceTablePorts, KeptPortsStillCountPacketsAfterInexact) {
     SourceTable t(100, kNoIdle);
     for (unsigned i = 0; i < 5; ++i)
