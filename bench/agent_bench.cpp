@@ -199,7 +199,7 @@ nlohmann::json vs_floor(const Step& s, double floor_cpu, uint32_t n) {
             {"user_side_ns_per_source", user * 1e6 / n}};
 }
 
-nlohmann::json measure(uint32_t n, uint32_t probes, bool source_records) {
+nlohmann::json measure(uint32_t n, uint32_t probes, size_t source_records) {
     uint64_t avail0 = proc_kb("/proc/meminfo", "MemAvailable");
     LoadConfig lc;
     // The LRU evicts before it is full (per-CPU free lists): room beyond n keeps every source.
@@ -289,14 +289,15 @@ int main(int argc, char** argv) {
                    "is classified on its own)")
         ->check(CLI::Range(1u, 64u))
         ->capture_default_str();
-    bool no_source_records = false;
-    app.add_flag("--no-source-records", no_source_records,
-                 "Emit no per-source records (scanner verdicts and stats only)");
+    size_t source_records = ProcessorConfig{}.source_records;
+    app.add_option("--source-records", source_records,
+                   "Source records per interval, as the agent's --source-records (0: none)")
+        ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
     try {
         nlohmann::json runs = nlohmann::json::array();
         for (uint32_t n : sizes) {
-            runs.push_back(measure(n, probes, !no_source_records));
+            runs.push_back(measure(n, probes, source_records));
             fprintf(stderr, "agent-bench: %u sources done\n", n);
         }
         nlohmann::json out = {{"runs", runs}, {"vm_hwm_kb", proc_kb("/proc/self/status", "VmHWM")}};

@@ -12,6 +12,7 @@ PACKAGES=(
 	systemd # systemd-analyze verify and security, for the unit in packaging/systemd
 	scanlogd busybox-static # the peer detector in bench/live.sh, and its private syslogd
 	qemu-system-x86 busybox-static xz-utils # vmtest/: LTS kernels under qemu, their initramfs
+	linux-perf # bench/xdp.sh: cpu-clock profile of the XDP program (no PMU needed)
 )
 
 missing=()

@@ -279,7 +279,8 @@ void AgentSession::reconfigure(const RunOptions& o) {
     Impl& m = *impl_;
     const RunOptions& p = m.opts;
     if (m.proc && p.thresholds == o.thresholds && p.research_lists == o.research_lists &&
-        p.rdns == o.rdns && p.services == o.services && p.top_ports == o.top_ports)
+        p.rdns == o.rdns && p.services == o.services && p.top_ports == o.top_ports &&
+        p.source_records == o.source_records)
         return;
     // Build everything first: a list that fails to load changes nothing.
     const uint32_t cap = m.drain->src_map_capacity();
@@ -291,7 +292,7 @@ void AgentSession::reconfigure(const RunOptions& o) {
     }
     auto rdns = o.rdns ? std::make_unique<ReverseDns>(cap, 1024) : nullptr;
     auto names = std::make_unique<PortNames>(o.services);
-    ProcessorConfig pc{o.thresholds, cap, o.top_ports, true};
+    ProcessorConfig pc{o.thresholds, cap, o.top_ports, o.source_records};
     auto proc = std::make_unique<IntervalProcessor>(pc, RecordContext{o.iface, m.clock},
                                                     research.get(), rdns.get(), names.get());
     m.proc = std::move(proc);

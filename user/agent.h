@@ -22,6 +22,7 @@ struct RunOptions {
     uint32_t max_sources = 65536;
     std::string pin_root = "/sys/fs/bpf/probescope";
     uint32_t top_ports = 50;  // port records per interval
+    uint32_t source_records = 10000;  // source records per interval, busiest first
     Thresholds thresholds;
     std::vector<std::string> research_lists;  // MISP warninglist JSON or one CIDR per line
     bool rdns = true;

@@ -88,6 +88,10 @@ CliCommands build_cli(CLI::App& app, CliOptions& o) {
     run->add_option("--top-ports", o.run.top_ports,
                     "Port records per interval: the busiest ports (the stats record counts all)")
         ->capture_default_str();
+    run->add_option("--source-records", o.run.source_records,
+                    "Source records per interval: the busiest active sources (the stats record counts all; "
+                    "0: none)")
+        ->capture_default_str();
     run->add_option("--pin-root", o.run.pin_root, "bpffs directory for pins (one subdir per iface)")
         ->capture_default_str();
     run->add_flag("--force", o.run.force, "Replace an XDP program something else attached");
@@ -132,6 +136,10 @@ CliCommands build_cli(CLI::App& app, CliOptions& o) {
     add_threshold_options(top, o.top.run.thresholds);
     top->add_option("--top-ports", o.top.run.top_ports, "Port records per interval")
         ->capture_default_str();
+    top->add_option("--source-records", o.top.run.source_records,
+                    "Source records per interval: the busiest active sources (the stats record counts all; "
+                    "0: none)")
+        ->capture_default_str();
     top->add_option("--pin-root", o.top.run.pin_root, "bpffs directory for pins")
         ->capture_default_str();
     top->add_flag("--force", o.top.run.force, "Replace an XDP program something else attached");
@@ -156,6 +164,10 @@ CliCommands build_cli(CLI::App& app, CliOptions& o) {
     rep->add_option("--max-sources", o.replay.max_sources, "Sources tracked per interval")
         ->capture_default_str();
     rep->add_option("--top-ports", o.replay.top_ports, "Port records per interval")
+        ->capture_default_str();
+    rep->add_option("--source-records", o.replay.source_records,
+                    "Source records per interval: the busiest active sources (the stats record counts all; "
+                    "0: none)")
         ->capture_default_str();
     rep->add_option("--research-list", o.replay.research_lists,
                     "Known research scanners (repeatable)")

@@ -194,6 +194,20 @@ void IntervalProcessor::detect_floods(const Interval& iv, std::vector<bool>& mem
     }
 }
 
+// The n sources with the most packets this interval, busiest first (which of several tied at
+// the cut is kept is unspecified); all of them, in the order drained, when they are no more.
+static std::vector<const SourceState*> busiest(const std::vector<SourceState*>& active, size_t n) {
+    std::vector<const SourceState*> out(active.begin(), active.end());
+    if (out.size() <= n) return out;
+    auto more = [](const SourceState* a, const SourceState* b) {
+        return a->interval_packets() > b->interval_packets();
+    };
+    std::nth_element(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(n), out.end(), more);
+    out.resize(n);
+    std::stable_sort(out.begin(), out.end(), more);
+    return out;
+}
+
 void IntervalProcessor::process(Interval& iv, const Emit& emit) {
     iv.ports_active = iv.ports.size();
     if (iv.ports.size() > cfg_.top_ports) {
@@ -202,10 +216,12 @@ void IntervalProcessor::process(Interval& iv, const Emit& emit) {
             [](const PortSample& a, const PortSample& b) { return a.packets > b.packets; });
         iv.ports.resize(cfg_.top_ports);
     }
-    emit(stats_record(ctx_, iv));
-
+    // The stats record goes first, but it counts the source records, known only once the
+    // samples are absorbed: hold the flood records until it is out.
+    json stats = stats_record(ctx_, iv);
+    std::vector<json> flood_records;
     std::vector<bool> flood_member;
-    detect_floods(iv, flood_member, emit);
+    detect_floods(iv, flood_member, [&](const json& j) { flood_records.push_back(j); });
 
     // Absorb every sample first: a source drained twice in one interval (the key-walk
     // fallback under churn) still gets one record, with both samples' counts.
@@ -217,12 +233,18 @@ void IntervalProcessor::process(Interval& iv, const Emit& emit) {
         SourceState& s = table_.absorb(iv.sources[i], iv.seq, &first_sample);
         if (first_sample) active.push_back(&s);
     }
+    const std::vector<const SourceState*> recorded = busiest(active, cfg_.source_records);
+    stats["sources"] = {{"active", active.size()},
+                        {"records", recorded.size()},
+                        {"records_omitted", active.size() - recorded.size()}};
+    emit(stats);
+    for (const auto& j : flood_records) emit(j);
+    for (const SourceState* s : recorded) emit(source_record(ctx_, iv, *s));
 
     json backscatter = {{"victims", 0}, {"packets", 0}};
     std::vector<std::pair<uint64_t, std::string>> victims;
     for (SourceState* sp : active) {
         SourceState& s = *sp;
-        if (cfg_.source_records) emit(source_record(ctx_, iv, s));
         Verdict v = label(s, classifier_.classify(s));
         bool is_back = std::find(v.labels.begin(), v.labels.end(), "backscatter") != v.labels.end();
         if (is_back) {

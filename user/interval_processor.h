@@ -21,7 +21,9 @@ struct ProcessorConfig {
     Thresholds thresholds;
     size_t max_sources = 65536;
     size_t top_ports = 50;       // port records per interval
-    bool source_records = true;  // one source record per active source
+    // Source records per interval: the busiest active sources by the interval's packets (the
+    // stats record counts the others). 0: none.
+    size_t source_records = 10000;
 };
 
 class IntervalProcessor {

@@ -45,7 +45,7 @@ int run_replay(const ReplayOptions& o, const std::function<void(const nlohmann::
         if (o.summary) tables.on_record(j);
         if (also) also(j);
     };
-    ProcessorConfig pc{o.thresholds, o.max_sources, o.top_ports, true};
+    ProcessorConfig pc{o.thresholds, o.max_sources, o.top_ports, o.source_records};
     IntervalProcessor labelled(pc, {"replay", Clock::unix_epoch()}, &research, nullptr,
                                &port_names);
 

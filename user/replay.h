@@ -20,6 +20,7 @@ struct ReplayOptions {
     bool top = false;                // show the records in the top view at the end
     uint32_t max_sources = 65536;
     uint32_t top_ports = 1000;
+    uint32_t source_records = 10000;  // source records per interval, busiest first
     Thresholds thresholds;
     std::vector<std::string> research_lists;
     std::string services = "/etc/services";

@@ -49,6 +49,8 @@ expect_refusal "not root" "not enough privilege" \
 expect_refusal "map size beyond 32 bits" "Could not convert: --max-sources = 5000000000" "${RUN_TGT[@]}" --iface "$LAB_TGT_IF" --max-sources 5000000000
 expect_refusal "negative map size" "Could not convert: --max-sources = -1" "${RUN_TGT[@]}" --iface "$LAB_TGT_IF" --max-sources -1
 expect_refusal "interval NaN" "interval must be more than 0" "${RUN_TGT[@]}" --iface "$LAB_TGT_IF" --interval nan
+expect_refusal "negative source records" "Could not convert: --source-records = -5" "${RUN_TGT[@]}" --iface "$LAB_TGT_IF" --source-records -5
+expect_refusal "source records not a number" "Could not convert: --source-records = many" "${RUN_TGT[@]}" --iface "$LAB_TGT_IF" --source-records many
 
 # Malformed CIDRs, where a CIDR is a command-line value (replay --dst; it refuses before loading).
 expect_refusal "CIDR prefix too long" "--dst '192.0.2.0/33' is not an address or CIDR" \

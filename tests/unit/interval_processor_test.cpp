@@ -206,6 +206,35 @@ TEST(ProcessorSource, SourceRecordsCanBeTurnedOff) {
     EXPECT_EQ(types(r), (Strings{"stats", "scanner"}));
 }
 
+// --source-records N: the N busiest sources of the interval get a record, busiest first; the
+// stats record says how many were active and how many records were left out.
+TEST(ProcessorSource, CappedSourceRecordsAreTheBusiestFirst) {
+    ProcessorConfig cfg;
+    cfg.source_records = 2;
+    IntervalProcessor p(cfg, context());
+    const Records r = run(p, interval(1, 10'000,
+                                      {client("192.0.2.10", 2000, 3000, 443, 1),
+                                       client("192.0.2.11", 2000, 3000, 443, 5),
+                                       client("192.0.2.12", 2000, 3000, 443, 3),
+                                       client("192.0.2.13", 2000, 3000, 443, 2)}));
+    ASSERT_EQ(types(r), (Strings{"stats", "source", "source"}));
+    EXPECT_EQ(r[1].at("src"), "192.0.2.11");
+    EXPECT_EQ(r[2].at("src"), "192.0.2.12");
+    EXPECT_EQ(r[0].at("sources"), (json{{"active", 4}, {"records", 2}, {"records_omitted", 2}}));
+}
+
+TEST(ProcessorSource, UncappedSourceRecordsKeepDrainOrderAndOmitNone) {
+    IntervalProcessor p(ProcessorConfig(), context());
+    const Records r = run(p, interval(1, 10'000,
+                                      {client("192.0.2.10", 2000, 3000, 443, 1),
+                                       client("192.0.2.11", 2000, 3000, 443, 5),
+                                       client("192.0.2.10", 4000, 5000, 443, 1)}));
+    ASSERT_EQ(types(r), (Strings{"stats", "source", "source"}));
+    EXPECT_EQ(r[1].at("src"), "192.0.2.10");
+    EXPECT_EQ(r[2].at("src"), "192.0.2.11");
+    EXPECT_EQ(r[0].at("sources"), (json{{"active", 2}, {"records", 2}, {"records_omitted", 0}}));
+}
+
 // A drain can hold one source twice: the kernel re-creates an entry the drain already took
 // (source_table_test's SameDrainAddsToInterval folds both into one interval). docs/json.md
 // promises one source record per active source per interval, and source.packets that sum
@@ -694,7 +723,7 @@ TEST(ProcessorOrder, StatsFloodSourcesBackscatterPortsScannerEnd) {
     Samples s = tiny_sources(200, 1, 400'000);
     s.insert(s.end(), others.begin(), others.end());
     const Records r = run(p, interval(2, 405'000, s, {{PS_PORT_PROTO_TCP, 80, 200, 200, 200.0}}));
-    EXPECT_EQ(types(r), (Strings{"stats", "flood", "source", "scanner", "source", "backscatter",
+    EXPECT_EQ(types(r), (Strings{"stats", "flood", "source", "source", "scanner", "backscatter",
                                  "port", "scanner_end"}));
 }
 
