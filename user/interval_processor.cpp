@@ -197,6 +197,7 @@ void IntervalProcessor::detect_floods(const Interval& iv, std::vector<bool>& mem
 // The n sources with the most packets this interval, busiest first (which of several tied at
 // the cut is kept is unspecified); all of them, in the order drained, when they are no more.
 static std::vector<const SourceState*> busiest(const std::vector<SourceState*>& active, size_t n) {
+    if (n == 0) return {};
     std::vector<const SourceState*> out(active.begin(), active.end());
     if (out.size() <= n) return out;
     auto more = [](const SourceState* a, const SourceState* b) {
