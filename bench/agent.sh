@@ -13,10 +13,9 @@ set -euo pipefail
 }
 BUILD_DIR=$1 OUT=$2
 TOOL=$BUILD_DIR/bench/probescope-agent-bench
-[ -x "$TOOL" ] || {
-	echo "bench/agent.sh: no $TOOL: build it (cmake --build $BUILD_DIR --target probescope-agent-bench)" >&2
-	exit 1
-}
+. "$(dirname "$0")/../scripts/lab.sh"
+require_built bench/agent.sh "$TOOL"
+require_cmds bench/agent.sh jq taskset
 # One core, as the target says: the agent is single-threaded, and pinning keeps the
 # scheduler from charging migrations to it.
 TMP=$(mktemp -d /tmp/probescope-bench-agent.XXXXXX)

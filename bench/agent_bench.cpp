@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "error.h"
+#include "map_fill.h"
 #include "interval_processor.h"
 #include "map_drain.h"
 #include "packet_builder.h"
@@ -140,39 +141,25 @@ struct Floor {
     double cpu = 0, wall = 0;
 };
 
-constexpr uint32_t kDrainBatch = 4096;  // MapDrain's batch (user/map_drain.cpp)
-
-ps_src_key source_key(uint32_t index) {
-    ps_src_key k{};  // the program's key for 240.x.y.z: IPv4-mapped IPv6
-    k.addr[10] = k.addr[11] = 0xff;
-    uint32_t src = htonl(0xf0000000u | index);
-    memcpy(&k.addr[12], &src, 4);
-    return k;
-}
-
 Floor kernel_floor(const bpf_map_info& like, uint32_t first, uint32_t n) {
     LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = like.map_flags);
     int fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "ps_floor", like.key_size, like.value_size,
                             like.max_entries, &mo);
     if (fd < 0) throw Error(errno_text("cannot create the floor map", errno));
-    std::vector<ps_src_key> keys(kDrainBatch);
-    std::vector<uint8_t> values(size_t(kDrainBatch) * like.value_size);  // zeroed
-    for (uint32_t i = 0; i < n; i += kDrainBatch) {
-        uint32_t count = std::min(kDrainBatch, n - i);
-        for (uint32_t j = 0; j < count; ++j) keys[j] = source_key(first + i + j);
-        LIBBPF_OPTS(bpf_map_batch_opts, bo);
-        if (bpf_map_update_batch(fd, keys.data(), values.data(), &count, &bo) != 0) {
-            int e = errno;
-            close(fd);
-            throw Error(errno_text("cannot fill the floor map", e));
-        }
+    try {
+        bench::prefill_v4(fd, like.key_size, like.value_size, 0xf0000000u | first, n);
+    } catch (...) {
+        close(fd);
+        throw;
     }
+    std::vector<ps_src_key> keys(MapDrain::kBatch);
+    std::vector<uint8_t> values(size_t{MapDrain::kBatch} * like.value_size);
     Floor f;
     ps_src_key out_batch{};
     bool start = true;
     double c0 = cpu_ms(), w0 = wall_ms();
     for (;;) {
-        uint32_t count = kDrainBatch;
+        uint32_t count = MapDrain::kBatch;
         LIBBPF_OPTS(bpf_map_batch_opts, bo);
         int err = bpf_map_lookup_and_delete_batch(fd, start ? nullptr : &out_batch, &out_batch,
                                                   keys.data(), values.data(), &count, &bo);

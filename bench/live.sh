@@ -23,7 +23,7 @@ MAX_SOURCES=${LIVE_MAX_SOURCES:-262144}
 LAB_ID=bl$$
 . "$ROOT/scripts/lab.sh"
 require_built bench/live.sh "$PS" "$BLAST"
-require_cmds bench/live.sh tcpdump scanlogd busybox jq nsenter unshare
+require_cmds bench/live.sh tcpdump scanlogd busybox jq nsenter unshare bpftool
 TMP=$(mktemp -d /tmp/probescope-bench-live.XXXXXX)
 agent_pid= tcpdump_pid= syslogd_pid= scanlogd_pid=
 cleanup() {
@@ -41,8 +41,6 @@ trap cleanup EXIT
 
 # CPU seconds (user + system) a process has used, from /proc/PID/stat.
 cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
-# CPU seconds this shell's reaped children used (the generator, once waited for).
-child_cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($16 + $17) / hz }' "/proc/$$/stat"; }
 # Softirq and whole-machine busy seconds, from /proc/stat (XDP and the stack run in softirq,
 # charged to no process).
 softirq_s() { awk -v hz="$(getconf CLK_TCK)" '/^cpu /{ printf "%.2f", ($7 + $8) / hz }' /proc/stat; }

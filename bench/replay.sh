@@ -20,6 +20,7 @@ ROUNDS=${REPLAY_ROUNDS:-${ROUNDS:-3}}
 LAB_ID=br$$
 . "$ROOT/scripts/lab.sh"
 require_built bench/replay.sh "$PS" "$BLAST" "$PASS_OBJ"
+require_cmds bench/replay.sh tcpdump jq bpftool nsenter
 TMP=$(mktemp -d /tmp/probescope-bench-replay.XXXXXX)
 PIN=/sys/fs/bpf/probescope-bench-replay-$$
 tcpdump_pid=
@@ -42,10 +43,7 @@ make_capture() {
 	nsenter --net="/run/netns/$LAB_TGT" tcpdump -i "$LAB_TGT_IF" -n -B 65536 -w "$cap" tcp \
 		2>"$TMP/tcpdump.err" &
 	tcpdump_pid=$!
-	for ((i = 0; i < 100; i++)); do
-		grep -q "listening on" "$TMP/tcpdump.err" && break
-		sleep 0.1
-	done
+	wait_for "$TMP/tcpdump.err" 10 "listening on" || exit 1
 	in_scan "$BLAST" --iface "$LAB_SCAN_IF" --dst-mac "$LAB_TGT_MAC" --dst "$LAB_TGT_IP" \
 		--dst6 "$LAB_TGT_IP6" --scan-share 0.05 --v6-share 0.1 --count "$FRAMES" >"$TMP/gen.json"
 	sleep 1
@@ -65,7 +63,7 @@ best() {
 	local out=$1 r t0 t1 c0 c1 best_wall=999999 best_cpu=0
 	shift
 	for ((r = 0; r < ROUNDS; r++)); do
-		c0=$(awk -v hz="$(getconf CLK_TCK)" '{ print ($16 + $17) / hz }' /proc/$$/stat)
+		c0=$(child_cpu_s)
 		t0=$(date +%s.%N)
 		"$@" >/dev/null 2>"$TMP/err" || {
 			echo "bench/replay.sh: '$*' failed:" >&2
@@ -73,7 +71,7 @@ best() {
 			exit 1
 		}
 		t1=$(date +%s.%N)
-		c1=$(awk -v hz="$(getconf CLK_TCK)" '{ print ($16 + $17) / hz }' /proc/$$/stat)
+		c1=$(child_cpu_s)
 		read -r best_wall best_cpu < <(awk -v w="$(awk -v a="$t1" -v b="$t0" 'BEGIN { print a - b }')" \
 			-v c="$(awk -v a="$c1" -v b="$c0" 'BEGIN { print a - b }')" -v bw="$best_wall" -v bc="$best_cpu" \
 			'BEGIN { if (w < bw) print w, c; else print bw, bc }')

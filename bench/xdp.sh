@@ -12,14 +12,9 @@ set -euo pipefail
 }
 BUILD_DIR=$1 OUT=$2
 TOOL=$BUILD_DIR/bench/probescope-xdp-bench
-[ -x "$TOOL" ] || {
-	echo "bench/xdp.sh: no $TOOL: build it (cmake --build $BUILD_DIR --target probescope-xdp-bench)" >&2
-	exit 1
-}
-command -v objdump >/dev/null || {
-	echo "bench/xdp.sh: objdump is missing (binutils): run scripts/deps.sh" >&2
-	exit 1
-}
+. "$(dirname "$0")/../scripts/lab.sh"
+require_built bench/xdp.sh "$TOOL"
+require_cmds bench/xdp.sh objdump jq bpftool
 TMP=$(mktemp -d /tmp/probescope-bench-xdp.XXXXXX)
 spin_pid=
 cleanup() {
@@ -53,10 +48,7 @@ profile_secs=${XDP_PROFILE_SECONDS:-3}
 # The loop outlives both profilers (bpftool, then perf); it is killed when they are done.
 "$TOOL" --profile-spin $((2 * profile_secs + 5)) >"$TMP/spin.out" 2>"$TMP/spin.err" &
 spin_pid=$!
-for _ in $(seq 150); do
-	[ -s "$TMP/spin.out" ] && break
-	sleep 0.1
-done
+wait_for "$TMP/spin.out" 15 . >/dev/null 2>&1 || true # no id: the profile says why below
 prog_id=$(head -1 "$TMP/spin.out")
 if [ -n "$prog_id" ] && bpftool -j prog profile id "$prog_id" duration "$profile_secs" cycles instructions \
 	>"$TMP/profile.json" 2>"$TMP/profile.err" && jq -e 'has("error") | not' "$TMP/profile.json" >/dev/null 2>&1; then
@@ -223,7 +215,7 @@ prim_run() {
 		sed -n 's/.*duration (average): \([0-9]*\)ns.*/\1/p'
 }
 prims='[]'
-for p in lru_lookup lru_lookup_4_atomics lru_lookup_4_plain_adds coarse_clock percpu_4_adds lru_insert; do
+for p in lru_lookup lru_lookup_4_atomics lru_lookup_4_plain_adds coarse_clock precise_clock percpu_4_adds lru_insert; do
 	# An insert is a new source per run: fewer runs, so the map (1M entries) is not filled.
 	n=${XDP_REPEAT:-2000000}
 	[ "$p" = lru_insert ] && n=200000

@@ -20,6 +20,8 @@
 #include <vector>
 
 #include "error.h"
+#include "map_drain.h"
+#include "map_fill.h"
 #include "packet_builder.h"
 #include "probescope/abi.h"
 #include "xdp_pass.skel.h"
@@ -197,29 +199,6 @@ MapShape map_shape(int fd) {
     return {info.type, info.key_size, info.value_size, info.max_entries, vbuf};
 }
 
-void put_v4_key(uint8_t* key, uint32_t addr) {
-    const test::Ipv4Addr a = {uint8_t(addr >> 24), uint8_t(addr >> 16), uint8_t(addr >> 8),
-                              uint8_t(addr)};
-    const auto mapped = test::v4_mapped(a);
-    memcpy(key, mapped.data(), mapped.size());
-}
-
-void prefill(int fd, const MapShape& m, uint32_t n) {
-    if (m.key_size < 16) throw Error("src_stats key is smaller than an address: ABI changed");
-    constexpr uint32_t kBatch = 8192;
-    std::vector<uint8_t> keys(size_t{kBatch} * m.key_size, 0);
-    std::vector<uint8_t> values(size_t{kBatch} * m.value_buf, 0);
-    for (uint32_t done = 0; done < n;) {
-        uint32_t count = std::min(kBatch, n - done);
-        for (uint32_t i = 0; i < count; ++i)
-            put_v4_key(&keys[size_t{i} * m.key_size], kPrefillBase + done + i);
-        LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = 0, .flags = 0);
-        if (int err = bpf_map_update_batch(fd, keys.data(), values.data(), &count, &opts))
-            throw Error(errno_text("bpf_map_update_batch on src_stats failed", err));
-        done += count;
-    }
-}
-
 uint64_t count_entries(int fd, const MapShape& m) {
     std::vector<uint8_t> a(m.key_size), b(m.key_size);
     uint64_t n = 0;
@@ -234,31 +213,9 @@ uint64_t count_entries(int fd, const MapShape& m) {
 
 // --- Measurements ---
 
-// One totals counter summed over all CPUs (totals is per-CPU): read picks it from a slot.
-template <class Read>
-uint64_t totals_sum(int totals_fd, Read read) {
-    const MapShape m = map_shape(totals_fd);
-    const size_t stride = (m.value_size + 7) & ~size_t{7};
-    std::vector<uint8_t> buf(m.value_buf);
-    uint32_t zero = 0;
-    if (int err = bpf_map_lookup_elem(totals_fd, &zero, buf.data()))
-        throw Error(errno_text("cannot read the totals map", err));
-    uint64_t n = 0;
-    for (size_t off = 0; off + sizeof(ps_totals) <= buf.size(); off += stride) {
-        ps_totals t;
-        memcpy(&t, &buf[off], sizeof(t));
-        n += read(t);
-    }
-    return n;
-}
+uint64_t class_count(int totals_fd, ps_class cls) { return read_totals_map(totals_fd).classes[cls]; }
 
-uint64_t class_count(int totals_fd, ps_class cls) {
-    return totals_sum(totals_fd, [cls](const ps_totals& t) { return t.class_pkts[cls]; });
-}
-
-uint64_t src_inserts(int totals_fd) {
-    return totals_sum(totals_fd, [](const ps_totals& t) { return t.src_inserts; });
-}
+uint64_t src_inserts(int totals_fd) { return read_totals_map(totals_fd).src_inserts; }
 
 json measure_case(const Programs& p, const PacketCase& c, const Options& o, const char* fill) {
     uint32_t best_pass = UINT32_MAX, best_ps = UINT32_MAX;
@@ -526,7 +483,7 @@ void run_fill(const Options& o, bool full, json& out, json& prefill_info, json* 
     if (full) {
         const int fd = p->probescope->src_stats_fd();
         const MapShape m = map_shape(fd);
-        prefill(fd, m, o.sources);
+        bench::prefill_v4(fd, m.key_size, m.value_buf, kPrefillBase, o.sources);
         progress("prefilled " + std::to_string(o.sources) + " sources");
         prefill_info = {{"method",
                          "bpf_map_update_batch of zeroed values, distinct v4 sources "

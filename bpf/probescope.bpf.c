@@ -376,6 +376,17 @@ static __always_inline void copy_addrs(struct pkt_info *p, struct hdr_cursor *c)
 	}
 }
 
+/* The facts of a packet its parse already holds (the TCP header's are read_tcp_facts'). */
+static __always_inline void header_facts(const struct pkt_info *p, struct ps_probe_facts *f)
+{
+	f->sport = p->sport;
+	f->dport = p->dport;
+	f->ttl = p->ttl;
+	f->ip_id = p->ip_id;
+	f->tcp_flags = p->tcp_flags;
+	f->l4proto = p->l4proto;
+}
+
 static __always_inline void count_fingerprints(struct ps_src_stats *s, struct pkt_info *p,
 					       struct ps_probe_facts *f, __u32 dst32,
 					       __be32 seq_raw)
@@ -560,24 +571,23 @@ __noinline int ps_track(struct xdp_md *ctx, struct pkt_info *p)
 			__sync_fetch_and_add(&s->pkts[cls], 1);
 	}
 
-	f.sport = p->sport;
-	f.dport = p->dport;
-	f.ttl = p->ttl;
-	f.ip_id = p->ip_id;
-	f.tcp_flags = p->tcp_flags;
-	f.l4proto = p->l4proto;
 	dst32 = ps_fold_addr(p->dst);
 	/*
 	 * Tool fingerprints are ratios over a source's TCP probes: the first PS_FP_SAMPLE of each
-	 * interval decide them, and later probes skip the header reads and their atomics.
+	 * interval decide them, and later probes skip the header reads, their atomics and the
+	 * facts (the bulk of a long scan).
 	 */
 	if (p->l4proto == PS_IPPROTO_TCP &&
 	    (cls == PS_CLASS_TCP_SYN || cls == PS_CLASS_TCP_ODD || cls == PS_CLASS_TCP_ACK_PROBE)) {
-		if (s->tcp_probes < PS_FP_SAMPLE && read_tcp_facts(ctx, p, &f, &seq_raw) == 0) {
-			count_fingerprints(s, p, &f, dst32, seq_raw);
-			s->last = f;
+		if (s->tcp_probes < PS_FP_SAMPLE) {
+			header_facts(p, &f);
+			if (read_tcp_facts(ctx, p, &f, &seq_raw) == 0) {
+				count_fingerprints(s, p, &f, dst32, seq_raw);
+				s->last = f;
+			}
 		}
 	} else {
+		header_facts(p, &f);
 		s->last = f;
 	}
 
@@ -628,8 +638,16 @@ __noinline int ps_track(struct xdp_md *ctx, struct pkt_info *p)
 
 		if (ps) {
 			__sync_fetch_and_add(&ps->pkts, 1);
-			if (new_item)
+			/*
+			 * The source joins the port's sketch on its first probe of the port: the slot's
+			 * probed bit says so, not the slot's freshness (backscatter may have claimed it).
+			 * A race adds the source twice, which an HLL does not count.
+			 */
+			if (slot < 0 || !(s->port_slot_probed & (1u << slot))) {
+				if (slot >= 0 && slot < PS_EXACT_PORTS)
+					s->port_slot_probed |= 1u << slot;
 				ps_hll_add(ps->src_hll, ps_mix32(ps_fold_addr(p->src.addr)));
+			}
 		}
 	}
 
@@ -785,8 +803,8 @@ int probescope_xdp(struct xdp_md *ctx)
 	proto = parse_ethhdr(&c);
 	if ((proto == ETH_P_IP || proto == ETH_P_IPV6) && !filter_dst) {
 		flags = established_tcp(c.pos, c.end, proto);
-		t = bpf_map_lookup_elem(&totals, &zero);
-		if (flags >= 0 && t) {
+		/* The slow path looks the totals up itself: only the fast path does it here. */
+		if (flags >= 0 && (t = bpf_map_lookup_elem(&totals, &zero))) {
 			t->packets++;
 			t->bytes += ctx->data_end - ctx->data;
 			t->class_pkts[PS_CLASS_TCP_OTHER]++;

@@ -22,9 +22,9 @@ for p in "${parts[@]}"; do
 done
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, not '$ROUNDS'"
 [ "$(id -u)" -eq 0 ] || die "run as root: the parts load XDP programs and create namespaces"
-[ -f "$BUILD_DIR/bpfgen/probescope.bpf.o" ] ||
-	die "no $BUILD_DIR/bpfgen/probescope.bpf.o: run scripts/build.sh first (or set BUILD_DIR)"
-command -v jq >/dev/null || die "jq is missing: run scripts/deps.sh"
+. scripts/lab.sh
+require_built bench "$BUILD_DIR/bpfgen/probescope.bpf.o"
+require_cmds bench jq
 mount | grep -q ' /sys/fs/bpf type bpf' || mount -t bpf bpf /sys/fs/bpf
 
 BENCH_OUT=$(mktemp -d /tmp/probescope-bench.XXXXXX)

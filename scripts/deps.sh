@@ -11,7 +11,7 @@ PACKAGES=(
 	logrotate # tests/e2e/sighup_reload.sh rotates the output with a real logrotate config
 	systemd # systemd-analyze verify and security, for the unit in packaging/systemd
 	scanlogd busybox-static # the peer detector in bench/live.sh, and its private syslogd
-	qemu-system-x86 busybox-static xz-utils # vmtest/: LTS kernels under qemu, their initramfs
+	qemu-system-x86 xz-utils # vmtest/: LTS kernels under qemu (busybox-static, above: their initramfs)
 	linux-perf # bench/xdp.sh: cpu-clock profile of the XDP program (no PMU needed)
 )
 

@@ -48,6 +48,9 @@ lab_add_addrs() {
 	for i in $(seq 96 127); do ip -n "$LAB_TGT" addr add "198.51.100.$i/24" dev "$LAB_TGT_IF"; done
 }
 
+# child_cpu_s: CPU seconds (user + system) this shell's reaped children used, from /proc/$$/stat.
+child_cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($16 + $17) / hz }' "/proc/$$/stat"; }
+
 # wait_for FILE SECS PATTERN: polls FILE until PATTERN shows up; prints FILE on a time-out.
 wait_for() {
 	local file=$1 secs=$2 pattern=$3 i

@@ -42,13 +42,8 @@ nsenter --net="/run/netns/$LAB_TGT" "$PS" run --iface "$LAB_TGT_IF" --interval 1
 	--max-sources "$MAX_SOURCES" --no-rdns --socket none --pin-root "$TMP/bpffs/probescope" \
 	--output "$TMP/out.json" 2>"$TMP/agent.err" &
 agent_pid=$!
-for ((i = 0; i < 100; i++)); do
-	grep -q "attached to" "$TMP/agent.err" 2>/dev/null && break
-	sleep 0.1
-done
-grep -q "attached to" "$TMP/agent.err" || {
-	echo "stress.sh: the agent did not attach:" >&2
-	cat "$TMP/agent.err" >&2
+wait_for "$TMP/agent.err" 10 "attached to" || {
+	echo "stress.sh: the agent did not attach" >&2
 	exit 1
 }
 memlock() { bpftool -j map show pinned "$PIN/src_stats" | jq '.bytes_memlock'; }

@@ -20,6 +20,7 @@
 #include <optional>
 
 #include "agent_state.h"
+#include "clock.h"
 #include "error.h"
 #include "interval_processor.h"
 #include "json_records.h"
@@ -81,22 +82,13 @@ private:
     sigset_t set_{}, old_{};
 };
 
-int64_t mono_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
 // Whether a `run --persist` link is pinned in pin_dir; a clear Error when the directory is
 // not this user's to look into.
 bool pinned_link_at(const std::string& pin_dir) {
     struct stat st {};
     if (stat((pin_dir + "/link").c_str(), &st) == 0) return true;
     if (errno != EACCES) return false;
-    struct stat dir {};
-    stat(pin_dir.c_str(), &dir);
-    throw Error("no access to the pins under " + pin_dir + " (owner uid " +
-                    std::to_string(dir.st_uid) + ", mode 0700)",
+    throw Error("no access to the pins under " + pin_dir + " (" + pin_dir_owner(pin_dir) + ")",
                 "run as the agent's --user, who owns the pins, or as root");
 }
 
@@ -248,10 +240,7 @@ AgentSession::AgentSession(const RunOptions& o, bool watch_persisted) : impl_(ne
         m.attach_fresh(o, watch_persisted);
     }
     if (m.watching) {
-        bpf_xdp_query_opts q{};
-        q.sz = sizeof(q);
-        if (bpf_xdp_query(iface_index(o.iface), 0, &q) == 0 && q.attach_mode == XDP_ATTACHED_DRV)
-            m.mode = "native";
+        if (attached_xdp_mode(iface_index(o.iface)) == XdpMode::Native) m.mode = "native";
         fprintf(stderr, "probescope: reading the persistent probescope on %s (%s XDP) through %s\n",
                 o.iface.c_str(), m.mode, m.pin_dir.c_str());
     }
@@ -275,7 +264,7 @@ AgentSession::AgentSession(const RunOptions& o, bool watch_persisted) : impl_(ne
     reconfigure(o);
 }
 
-void AgentSession::reconfigure(const RunOptions& o) {
+void AgentSession::reconfigure(const RunOptions& o, const Emit& emit) {
     Impl& m = *impl_;
     const RunOptions& p = m.opts;
     if (m.proc && p.thresholds == o.thresholds && p.research_lists == o.research_lists &&
@@ -295,6 +284,8 @@ void AgentSession::reconfigure(const RunOptions& o) {
     ProcessorConfig pc{o.thresholds, cap, o.top_ports, o.source_records};
     auto proc = std::make_unique<IntervalProcessor>(pc, RecordContext{o.iface, m.clock},
                                                     research.get(), rdns.get(), names.get());
+    // The old classification ends here: its open scanners get their scanner_end records.
+    if (m.proc && emit) m.proc->finish(m.clock.now_stamp(), emit);
     m.proc = std::move(proc);
     m.research = std::move(research);
     m.rdns = std::move(rdns);
@@ -327,14 +318,14 @@ std::string to_line(const nlohmann::json& j) {
 
 // SIGHUP: re-read the command line and config file. A bad one changes nothing.
 void reload_config(RunOptions& o, const std::function<RunOptions()>& reload, AgentSession& session,
-                   OutputQueue& out) {
+                   OutputQueue& out, const AgentSession::Emit& emit) {
     if (!reload) return;
     try {
         RunOptions n = reload();
         validate(n);
         if (const char* opt = fixed_option_changed(o, n))
             throw Error(std::string(opt) + " cannot change while running (restart the agent)");
-        session.reconfigure(n);
+        session.reconfigure(n, emit);
         out.set_bound(n.output_buffer);
         o = n;
         fprintf(stderr, "probescope: configuration reloaded\n");
@@ -370,8 +361,9 @@ int run_agent(const RunOptions& given, const std::function<RunOptions()>& reload
     bool stats_dropped = false, last_interval = false;
     auto emit = [&](const nlohmann::json& j) {
         if (j.value("type", "") != "stats") {
-            server->publish(j);
-            out.offer(to_line(j));
+            std::string line = to_line(j);  // serialised once, for the output and for top
+            server->publish(j, line);
+            out.offer(std::move(line));
             return;
         }
         nlohmann::json s = j;
@@ -381,9 +373,10 @@ int run_agent(const RunOptions& given, const std::function<RunOptions()>& reload
                        {"queued", out.queued()},
                        {"write_errors", out.write_errors()}};
         const TotalsSnapshot reported = session.reported_totals();
-        if (out.offer(to_line(s), &reported, last_interval)) {
+        std::string line = to_line(s);
+        if (out.offer(line, &reported, last_interval)) {
             out.settle(drops);
-            server->publish(s);
+            server->publish(s, line);
         } else {
             stats_dropped = true;
         }
@@ -406,7 +399,7 @@ int run_agent(const RunOptions& given, const std::function<RunOptions()>& reload
         server->flush();
         if (last_interval) break;
         if (sig == SIGHUP) {
-            reload_config(o, reload, session, out);
+            reload_config(o, reload, session, out, emit);
             out.reopen(o.output);
             step = static_cast<int64_t>(o.interval_s * 1e9);
         }
@@ -426,14 +419,8 @@ int run_agent(const RunOptions& given, const std::function<RunOptions()>& reload
 
 int detach_iface(const std::string& iface, const std::string& pin_root) {
     check_privileges();
-    namespace fs = std::filesystem;
     const std::string pin_dir = pin_root + "/" + iface;
-    int removed = 0;
-    std::error_code ec;
-    for (const char* name : {"link", "totals", "src_stats", "port_stats", "agent_state"}) {
-        if (fs::remove(pin_dir + "/" + name, ec)) ++removed;
-    }
-    fs::remove(pin_dir, ec);
+    int removed = remove_pins(pin_dir);
     unsigned idx = if_nametoindex(iface.c_str());
     if (idx) {
         bpf_xdp_query_opts q{};
@@ -444,9 +431,9 @@ int detach_iface(const std::string& iface, const std::string& pin_root) {
             uint32_t len = sizeof(info);
             if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
                 std::string(info.name) == "probescope_xdp") {
-                uint32_t flags =
-                    q.attach_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
-                if (bpf_xdp_detach(static_cast<int>(idx), flags, nullptr) == 0) ++removed;
+                if (bpf_xdp_detach(static_cast<int>(idx), xdp_detach_flags(static_cast<int>(idx)),
+                                   nullptr) == 0)
+                    ++removed;
             }
             if (fd >= 0) close(fd);
         }

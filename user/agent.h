@@ -22,7 +22,7 @@ struct RunOptions {
     uint32_t max_sources = 65536;
     std::string pin_root = "/sys/fs/bpf/probescope";
     uint32_t top_ports = 50;  // port records per interval
-    uint32_t source_records = 10000;  // source records per interval, busiest first
+    uint32_t source_records = kDefaultSourceRecords;  // source records per interval
     Thresholds thresholds;
     std::vector<std::string> research_lists;  // MISP warninglist JSON or one CIDR per line
     bool rdns = true;
@@ -70,9 +70,10 @@ public:
     // Records that a stats record reporting up to these totals was written (pinned, so that a
     // restarted agent continues from there). Called from the output's writer thread.
     void store_written(const TotalsSnapshot& totals) const;
-    // Applies reloadable options (thresholds, research lists, rdns, services, top ports). The
-    // classification restarts only if one of them changed. Throws Error, changing nothing.
-    void reconfigure(const RunOptions& o);
+    // Applies reloadable options (thresholds, research lists, rdns, services, top ports, source
+    // records). The classification restarts only if one of them changed; emit gets the old
+    // one's scanner_end records. Throws Error, changing nothing.
+    void reconfigure(const RunOptions& o, const Emit& emit = nullptr);
 
 private:
     struct Impl;

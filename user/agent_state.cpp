@@ -14,11 +14,10 @@ namespace probescope {
 
 namespace {
 
-constexpr uint64_t kMagic = 0x70736167656e7431ull;  // "psagent1": bumped when the layout changes
+constexpr uint64_t kMagic = 0x70736167656e7432ull;  // "psagent2": bumped when the layout changes
 
 struct StateValue {
-    uint64_t magic;
-    uint64_t written;  // 1 once a stats record was written
+    uint64_t magic;  // kMagic once a stats record was written (a new array holds zeros)
     TotalsSnapshot totals;
 };
 static_assert(std::is_trivially_copyable_v<StateValue>);
@@ -60,14 +59,14 @@ AgentStateMap::~AgentStateMap() {
 std::optional<TotalsSnapshot> AgentStateMap::last_written() const {
     uint32_t key = 0;
     StateValue v{};
-    if (bpf_map_lookup_elem(fd_, &key, &v) != 0 || v.magic != kMagic || !v.written)
+    if (bpf_map_lookup_elem(fd_, &key, &v) != 0 || v.magic != kMagic)
         return std::nullopt;
     return v.totals;
 }
 
 void AgentStateMap::store(const TotalsSnapshot& totals) const {
     uint32_t key = 0;
-    StateValue v{kMagic, 1, totals};
+    StateValue v{kMagic, totals};
     bpf_map_update_elem(fd_, &key, &v, BPF_ANY);
 }
 

@@ -3,6 +3,13 @@
 
 namespace probescope {
 
+void add_source_records_option(CLI::App* app, uint32_t& n) {
+    app->add_option("--source-records", n,
+                    "Source records per interval: the busiest active sources (the stats record "
+                    "counts all; 0: none)")
+        ->capture_default_str();
+}
+
 void add_threshold_options(CLI::App* app, Thresholds& t) {
     const char* g = "Thresholds (README.md, Thresholds)";
     app->add_option("--window", t.window_s, "Seconds of each source's scan window (Zeek: 300)")
@@ -88,10 +95,7 @@ CliCommands build_cli(CLI::App& app, CliOptions& o) {
     run->add_option("--top-ports", o.run.top_ports,
                     "Port records per interval: the busiest ports (the stats record counts all)")
         ->capture_default_str();
-    run->add_option("--source-records", o.run.source_records,
-                    "Source records per interval: the busiest active sources (the stats record counts all; "
-                    "0: none)")
-        ->capture_default_str();
+    add_source_records_option(run, o.run.source_records);
     run->add_option("--pin-root", o.run.pin_root, "bpffs directory for pins (one subdir per iface)")
         ->capture_default_str();
     run->add_flag("--force", o.run.force, "Replace an XDP program something else attached");
@@ -136,10 +140,7 @@ CliCommands build_cli(CLI::App& app, CliOptions& o) {
     add_threshold_options(top, o.top.run.thresholds);
     top->add_option("--top-ports", o.top.run.top_ports, "Port records per interval")
         ->capture_default_str();
-    top->add_option("--source-records", o.top.run.source_records,
-                    "Source records per interval: the busiest active sources (the stats record counts all; "
-                    "0: none)")
-        ->capture_default_str();
+    add_source_records_option(top, o.top.run.source_records);
     top->add_option("--pin-root", o.top.run.pin_root, "bpffs directory for pins")
         ->capture_default_str();
     top->add_flag("--force", o.top.run.force, "Replace an XDP program something else attached");
@@ -165,10 +166,7 @@ CliCommands build_cli(CLI::App& app, CliOptions& o) {
         ->capture_default_str();
     rep->add_option("--top-ports", o.replay.top_ports, "Port records per interval")
         ->capture_default_str();
-    rep->add_option("--source-records", o.replay.source_records,
-                    "Source records per interval: the busiest active sources (the stats record counts all; "
-                    "0: none)")
-        ->capture_default_str();
+    add_source_records_option(rep, o.replay.source_records);
     rep->add_option("--research-list", o.replay.research_lists,
                     "Known research scanners (repeatable)")
         ->check(CLI::ExistingFile);

@@ -28,6 +28,8 @@ struct CliCommands {
 };
 
 void add_threshold_options(CLI::App* app, Thresholds& t);
+// --source-records, the same for run, top and replay.
+void add_source_records_option(CLI::App* app, uint32_t& n);
 // Adds --config and every subcommand to app, bound to o. Parsing only fills o; nothing runs.
 CliCommands build_cli(CLI::App& app, CliOptions& o);
 

@@ -11,6 +11,8 @@ static int64_t read_ns(clockid_t id) {
     return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
+int64_t mono_ns() { return read_ns(CLOCK_MONOTONIC); }
+
 Clock Clock::monotonic() { return Clock(read_ns(CLOCK_REALTIME) - read_ns(CLOCK_MONOTONIC), true); }
 
 Clock Clock::unix_epoch() { return Clock(0, false); }

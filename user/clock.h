@@ -22,6 +22,9 @@ private:
     bool monotonic_;
 };
 
+// CLOCK_MONOTONIC in ns: for timeouts and interval timing.
+int64_t mono_ns();
+
 // RFC 3339 UTC with milliseconds, e.g. 2026-11-22T07:17:25.123Z.
 std::string rfc3339(int64_t unix_ns);
 

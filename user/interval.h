@@ -22,6 +22,9 @@ struct TotalsSnapshot {
     TotalsSnapshot operator-(const TotalsSnapshot& o) const;
 };
 
+// Source records per interval unless --source-records says otherwise (the busiest first).
+inline constexpr uint32_t kDefaultSourceRecords = 10000;
+
 struct SourceSample {
     ps_src_key key;
     ps_src_stats stats;

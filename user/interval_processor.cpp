@@ -135,8 +135,8 @@ json IntervalProcessor::flood_end_record(uint64_t now_ns, const Flood& f) const 
 
 // Randomly spoofed sources send one or two packets each to the port under attack. Counted
 // per interval, they are one flood, reported at its start and its end, never as scanners.
-void IntervalProcessor::detect_floods(const Interval& iv, std::vector<bool>& member,
-                                      const Emit& emit) {
+std::vector<json> IntervalProcessor::detect_floods(const Interval& iv, std::vector<bool>& member) {
+    std::vector<json> out;
     std::map<uint32_t, std::pair<uint64_t, uint64_t>> tiny;  // port item -> (sources, packets)
     // Each sample's tiny port (0: not tiny), worked out once.
     std::vector<uint32_t> tiny_item(iv.sources.size(), 0);
@@ -170,7 +170,7 @@ void IntervalProcessor::detect_floods(const Interval& iv, std::vector<bool>& mem
                  {"rule", "sources with <= " + std::to_string(cfg_.thresholds.flood_source_pkts) +
                               " packets on one port >= " +
                               std::to_string(cfg_.thresholds.flood_sources) + " in one interval"}});
-            emit(j);
+            out.push_back(std::move(j));
         }
         open->last_ns = iv.now_ns;
         open->sources += count.first;
@@ -189,9 +189,10 @@ void IntervalProcessor::detect_floods(const Interval& iv, std::vector<bool>& mem
             ++it;
             continue;
         }
-        emit(flood_end_record(iv.now_ns, *it));
+        out.push_back(flood_end_record(iv.now_ns, *it));
         it = floods_.erase(it);
     }
+    return out;
 }
 
 // The n sources with the most packets this interval, busiest first (which of several tied at
@@ -218,11 +219,10 @@ void IntervalProcessor::process(Interval& iv, const Emit& emit) {
         iv.ports.resize(cfg_.top_ports);
     }
     // The stats record goes first, but it counts the source records, known only once the
-    // samples are absorbed: hold the flood records until it is out.
+    // samples are absorbed: the flood records wait for it.
     json stats = stats_record(ctx_, iv);
-    std::vector<json> flood_records;
     std::vector<bool> flood_member;
-    detect_floods(iv, flood_member, [&](const json& j) { flood_records.push_back(j); });
+    const std::vector<json> flood_records = detect_floods(iv, flood_member);
 
     // Absorb every sample first: a source drained twice in one interval (the key-walk
     // fallback under churn) still gets one record, with both samples' counts.

@@ -23,7 +23,7 @@ struct ProcessorConfig {
     size_t top_ports = 50;       // port records per interval
     // Source records per interval: the busiest active sources by the interval's packets (the
     // stats record counts the others). 0: none.
-    size_t source_records = 10000;
+    size_t source_records = kDefaultSourceRecords;
 };
 
 class IntervalProcessor {
@@ -44,7 +44,8 @@ public:
 
 private:
     Verdict label(const SourceState& s, Verdict v) const;
-    void detect_floods(const Interval& iv, std::vector<bool>& flood_member, const Emit& emit);
+    // Flood start and end records of the interval; marks the samples a flood speaks for.
+    std::vector<nlohmann::json> detect_floods(const Interval& iv, std::vector<bool>& flood_member);
     nlohmann::json scanner_record(const Interval& iv, const SourceState& s, const Verdict& v) const;
     nlohmann::json scanner_end_record(uint64_t now_ns, const SourceState& s) const;
     nlohmann::json ports_json(const std::vector<PortCount>& ports) const;

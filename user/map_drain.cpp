@@ -8,14 +8,11 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 
 #include "error.h"
 #include "hll.h"
 
 namespace probescope {
-
-static constexpr uint32_t kBatch = 4096;
 
 MapDrain::MapDrain(int totals_fd, int src_stats_fd, int port_stats_fd, uint32_t src_capacity)
     : totals_fd_(totals_fd), src_fd_(src_stats_fd), src_capacity_(src_capacity) {
@@ -33,11 +30,13 @@ MapDrain::~MapDrain() {
     if (ports_) munmap(const_cast<ps_port_stats*>(ports_), ports_len_);
 }
 
-TotalsSnapshot MapDrain::read_totals() const {
+TotalsSnapshot MapDrain::read_totals() const { return read_totals_map(totals_fd_); }
+
+TotalsSnapshot read_totals_map(int totals_fd) {
     int ncpu = libbpf_num_possible_cpus();
     std::vector<ps_totals> per_cpu(static_cast<size_t>(ncpu));
     uint32_t key = 0;
-    if (bpf_map_lookup_elem(totals_fd_, &key, per_cpu.data()) != 0)
+    if (bpf_map_lookup_elem(totals_fd, &key, per_cpu.data()) != 0)
         throw Error(errno_text("cannot read the totals map", errno));
     TotalsSnapshot sum;
     for (const auto& t : per_cpu) sum += TotalsSnapshot::from_kernel(t);
@@ -50,7 +49,7 @@ static void append_sample(std::vector<SourceSample>& out, const ps_src_key& key,
                           const ps_src_stats& stats) {
     SourceSample& s = out.emplace_back();
     s.key = key;
-    std::memcpy(&s.stats, &stats, sizeof(stats));
+    s.stats = stats;
     for (unsigned c = 0; c < PS_PROBE_CLASS_COUNT; ++c) s.stats.pkts[c] = 0;
     for (unsigned t = 0; t < PS_TECH_COUNT; ++t)
         s.stats.pkts[ps_technique_class(t)] += stats.technique[t];
@@ -132,8 +131,6 @@ Interval MapDrain::read_interval(uint64_t now_ns, double seconds) {
     prev_ = iv.cumulative;
     iv.sources.swap(spare_);
     iv.sources.clear();
-    // One interval drains at most the map's capacity (more only if the key walk races churn).
-    if (iv.sources.capacity() < src_capacity_ / 4) iv.sources.reserve(src_capacity_ / 4);
     drain_sources(iv.sources);
     read_ports(iv.ports);
     drained_total_ += iv.sources.size();

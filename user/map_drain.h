@@ -8,8 +8,13 @@
 
 namespace probescope {
 
+// The totals map (one per-CPU slot) summed over every CPU.
+TotalsSnapshot read_totals_map(int totals_fd);
+
 class MapDrain {
 public:
+    static constexpr uint32_t kBatch = 4096;  // entries per lookup-and-delete batch
+
     MapDrain(int totals_fd, int src_stats_fd, int port_stats_fd, uint32_t src_capacity);
     ~MapDrain();
     MapDrain(const MapDrain&) = delete;

@@ -13,15 +13,10 @@
 #include <cstring>
 #include <ctime>
 
+#include "clock.h"
 #include "error.h"
 
 namespace probescope {
-
-static int64_t mono_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 OutputQueue::OutputQueue(const std::string& path, size_t bound_bytes, uid_t owner, gid_t group)
     : path_(path), owner_(owner), group_(group), bound_(bound_bytes) {
@@ -61,6 +56,7 @@ void OutputQueue::open_path(const std::string& path, bool at_start) {
     owned_ = owned;
     chunked_ = fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
     cur_path_ = owned ? path : "stdout";
+    reader_gone_ = false;  // a new file, or a pipe with a reader again (the open waited for one)
 }
 
 void OutputQueue::start(OnWritten on_written) {

@@ -79,7 +79,7 @@ private:
     bool closing_ = false;
     std::atomic<bool> abandon_{false}, done_{false};
     bool failing_ = false;      // writer thread only: in a write-error episode (said once)
-    bool reader_gone_ = false;  // writer thread only: EPIPE, records can never be written
+    bool reader_gone_ = false;  // writer thread only: EPIPE, nothing more until a reopen
     std::atomic<int64_t> progress_ns_{0};
     bool dropping_ = false;  // in a drop episode (said once on stderr until the queue empties)
     std::atomic<uint64_t> unreported_{0}, dropped_{0}, written_{0}, write_errors_{0};

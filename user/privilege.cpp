@@ -19,17 +19,15 @@
 
 namespace probescope {
 
-namespace {
-
-constexpr int kCapBpf = 39;
-
-bool capget_effective(uint64_t& eff) {
+bool effective_caps(uint64_t& eff) {
     __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
     __user_cap_data_struct data[2]{};
     if (syscall(SYS_capget, &hdr, data) != 0) return false;
     eff = data[0].effective | (static_cast<uint64_t>(data[1].effective) << 32);
     return true;
 }
+
+namespace {
 
 void capset_only(uint64_t caps) {
     __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
@@ -45,7 +43,6 @@ void capset_only(uint64_t caps) {
 }  // namespace
 
 ServiceUser lookup_service_user(const std::string& name) {
-    errno = 0;
     passwd* pw = getpwnam(name.c_str());
     if (!pw)
         throw Error(
@@ -59,8 +56,14 @@ ServiceUser lookup_service_user(const std::string& name) {
 
 void give_pins(const std::string& pin_dir, const ServiceUser& u) {
     namespace fs = std::filesystem;
+    // The mode first, while the file may still be ours: changing the mode of someone else's
+    // file takes CAP_FOWNER, which the service unit does not grant. A restart finds the pins
+    // already the user's, with their modes: then only the (idempotent) chown runs.
     auto give = [&](const std::string& path, mode_t mode) {
-        if (chown(path.c_str(), u.uid, u.gid) != 0 || chmod(path.c_str(), mode) != 0)
+        struct stat st {};
+        if (stat(path.c_str(), &st) != 0 ||
+            ((st.st_mode & 07777) != mode && chmod(path.c_str(), mode) != 0) ||
+            chown(path.c_str(), u.uid, u.gid) != 0)
             throw Error(errno_text("cannot give " + path + " to user " + u.name, errno),
                         "check that the bpffs allows chown (it does on Linux 4.4+)");
     };
@@ -94,7 +97,7 @@ void drop_privileges(const ServiceUser& u) {
 
 std::string effective_caps_text() {
     uint64_t eff = 0;
-    if (!capget_effective(eff)) return "unknown";
+    if (!effective_caps(eff)) return "unknown";
     if (eff == 0) return "none";
     if (eff == (1ull << kCapBpf)) return "cap_bpf";
     char buf[32];

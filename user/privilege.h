@@ -2,6 +2,7 @@
 #pragma once
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 
 namespace probescope {
@@ -23,6 +24,10 @@ bool map_ops_need_cap_bpf();
 // (CAP_BPF where map_ops_need_cap_bpf(), nothing otherwise), with no_new_privs set. Call it
 // before starting threads that must run dropped. Throws Error.
 void drop_privileges(const ServiceUser& u);
+// Capability numbers the kernel headers here may lack (Linux 5.8).
+inline constexpr int kCapPerfmon = 38, kCapBpf = 39;
+// This thread's effective capabilities as a bit mask; false if capget fails.
+bool effective_caps(uint64_t& eff);
 // The effective capability mask of this thread, for the log line.
 std::string effective_caps_text();
 

@@ -149,13 +149,15 @@ void RecordServer::drop(size_t i, bool slow) {
     }
 }
 
-void RecordServer::publish(const nlohmann::json& record) {
+void RecordServer::publish(const nlohmann::json& record, std::string_view dumped) {
     if (fd_ < 0) return;
     auto t = record.find("type");
     const std::string type = t != record.end() && t->is_string() ? t->get<std::string>() : "";
     bool event = is_event(type);
     if (clients_.empty() && !event) return;
-    std::string line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::string line = dumped.empty() ? record.dump(-1, ' ', false,
+                                                    nlohmann::json::error_handler_t::replace)
+                                      : std::string(dumped);
     line += '\n';
     if (event) remember(type, record, line);
     publish_line(line);

@@ -35,7 +35,8 @@ public:
     void accept_clients();
     bool has_clients() const { return !clients_.empty(); }
     // Queues one record line for every client, and keeps events for clients yet to come.
-    void publish(const nlohmann::json& record);
+    // dumped, if given, is the record already serialised (without '\n'): it is not dumped again.
+    void publish(const nlohmann::json& record, std::string_view dumped = {});
     void publish_line(std::string_view line);  // with its '\n'; not kept in the history
     // Writes what each client can take now; drops clients that are gone or too slow.
     void flush();

@@ -17,18 +17,30 @@
 
 namespace probescope {
 
-int run_replay(const ReplayOptions& o, const std::function<void(const nlohmann::json&)>& also) {
-    if (o.files.empty())
-        throw Error("no capture given", "probescope replay FILE... ('-' for stdin)");
-    if (!(o.interval_s > 0)) throw Error("--interval must be more than 0 seconds of capture time");
-    validate(o.thresholds);
-    LoadConfig lc{o.max_sources, PS_CLOCK_USER, "", {}};
+// The --dst prefixes; a clear Error for one that is not an address or CIDR.
+static std::vector<std::pair<Addr16, int>> dst_prefixes(const ReplayOptions& o) {
+    std::vector<std::pair<Addr16, int>> out;
     for (const auto& d : o.dst) {
         auto c = parse_cidr(d);
         if (!c)
             throw Error("--dst '" + d + "' is not an address or CIDR", "e.g. --dst 192.0.2.0/24");
-        lc.dst_prefixes.push_back({c->first, c->second});
+        out.push_back({c->first, c->second});
     }
+    return out;
+}
+
+void validate(const ReplayOptions& o) {
+    if (o.files.empty())
+        throw Error("no capture given", "probescope replay FILE... ('-' for stdin)");
+    if (!(o.interval_s > 0)) throw Error("--interval must be more than 0 seconds of capture time");
+    validate(o.thresholds);
+    (void)dst_prefixes(o);
+}
+
+int run_replay(const ReplayOptions& o, const std::function<void(const nlohmann::json&)>& also) {
+    validate(o);
+    LoadConfig lc{o.max_sources, PS_CLOCK_USER, "", {}};
+    lc.dst_prefixes = dst_prefixes(o);
     check_privileges();
     check_kernel();
     auto prog = LoadedProgram::load(lc);

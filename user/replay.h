@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "interval.h"
 #include "thresholds.h"
 
 namespace probescope {
@@ -20,13 +21,15 @@ struct ReplayOptions {
     bool top = false;                // show the records in the top view at the end
     uint32_t max_sources = 65536;
     uint32_t top_ports = 1000;
-    uint32_t source_records = 10000;  // source records per interval, busiest first
+    uint32_t source_records = kDefaultSourceRecords;  // source records per interval
     Thresholds thresholds;
     std::vector<std::string> research_lists;
     std::string services = "/etc/services";
 };
 
 // also, if set, receives every record (replay --top collects them for the view).
+// The checks replay makes before it loads anything: a clear Error for a bad option.
+void validate(const ReplayOptions& o);
 int run_replay(const ReplayOptions& o,
                const std::function<void(const nlohmann::json&)>& also = nullptr);
 

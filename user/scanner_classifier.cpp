@@ -141,6 +141,12 @@ nlohmann::json ScannerClassifier::base_numbers(const SourceState& s) {
             {"window_s", window_s}};
 }
 
+// A rule's numbers are written only when it fires: most sources fire none, and a JSON object
+// per source and interval was most of the classifier's cost.
+static void add_base_numbers(Verdict& v, const SourceState& s) {
+    if (!v.rule.empty()) v.numbers.update(ScannerClassifier::base_numbers(s));
+}
+
 Verdict ScannerClassifier::classify(const SourceState& s) const {
     Verdict v;
     const auto& w = s.window;
@@ -149,12 +155,6 @@ Verdict ScannerClassifier::classify(const SourceState& s) const {
     uint64_t back = w[PS_CLASS_TCP_SYNACK] + w[PS_CLASS_TCP_RST] + w[PS_CLASS_ICMP_ERROR];
     DistinctCount ports = s.distinct_ports(), dsts = s.distinct_dsts();
     v.techniques = techniques_of(s);
-    // The rule's numbers are written only when a rule fires: most sources fire none, and a
-    // JSON object per source and interval was most of the classifier's cost.
-    auto with_numbers = [&](Verdict& out) -> Verdict& {
-        if (!out.rule.empty()) out.numbers.update(base_numbers(s));
-        return out;
-    };
 
     for (unsigned u = PS_UDP_OTHER + 1; u < PS_UDP_PROBE_COUNT; ++u)
         if (s.udp_probe[u] && u != PS_UDP_DHT_KRPC)
@@ -179,7 +179,8 @@ Verdict ScannerClassifier::classify(const SourceState& s) const {
             v.numbers["backscatter_packets"] = back;
             v.numbers["threshold_ports"] = t_.backscatter_ports;
         }
-        return std::move(with_numbers(v));
+        add_base_numbers(v, s);
+        return v;
     }
     if (probes == 0) return v;
 
@@ -218,7 +219,8 @@ Verdict ScannerClassifier::classify(const SourceState& s) const {
     }
     v.scanner = !v.pattern.empty();
     if (v.scanner) v.tool = fps_.best(s, t_);
-    return std::move(with_numbers(v));
+    add_base_numbers(v, s);
+    return v;
 }
 
 }  // namespace probescope

@@ -47,17 +47,17 @@ static uint64_t port_weight(uint32_t item) {
     return PS_PORT_SLOT_PORT(item) < 1024 && PS_PORT_SLOT_PROTO(item) != PS_PORT_SLOT_ICMP ? 3 : 1;
 }
 
-// The kernel adds ps_mix32(item) to a slot set's HLL; so does this, for the items user space
-// kept exactly, which makes the rebuilt sketch the one merging every sample would have built.
-// Until a set stops being exact its HLL is never read, so the merges wait until then.
-static void seed_port_hll(SourceState& s, size_t n) {
-    if (s.port_hll_live) return;
-    for (size_t i = 0; i < n && i < s.ports.size(); ++i) s.port_hll.add(ps_mix32(s.ports[i].item));
-    s.port_hll_live = true;
+// A set's HLL is read only once the set stops being exact, so it stays empty until then. At
+// that point it is built from the items kept exactly (the kernel adds ps_mix32(item), so does
+// this), which gives the registers merging every sample's HLL would have given; from then on
+// each sample's HLL is merged.
+static void seed_hll(Hll& h, const std::vector<PortCount>& items, size_t n) {
+    for (size_t i = 0; i < n; ++i) h.add(ps_mix32(items[i].item));
 }
 
 static void merge_ports(SourceState& s, const ps_src_stats& k) {
-    const size_t had = s.ports.size();  // every port of the earlier samples, while exact
+    const bool was_exact = s.ports_exact;  // then the list holds every earlier port, the HLL none
+    const size_t had = s.ports.size();
     uint64_t new_slot_ports = 0;
     for (unsigned i = 0; i < PS_EXACT_PORTS; ++i) {
         uint32_t item = k.port_slots[i];
@@ -78,14 +78,14 @@ static void merge_ports(SourceState& s, const ps_src_stats& k) {
     if (k.port_overflow) {
         // Ports beyond the kernel's slots: weigh what the estimate grew by, at 1 each, less
         // the slot ports already weighed above (the kernel's HLL holds them too).
-        seed_port_hll(s, had);
+        if (was_exact) seed_hll(s.port_hll, s.ports, had);
         double before = s.port_hll.estimate();
         s.port_hll.merge_packed(k.port_hll);
         double grown = s.port_hll.estimate() - before - static_cast<double>(new_slot_ports);
         if (grown > 0) s.weight += static_cast<uint64_t>(grown + 0.5);
         s.ports_exact = false;
     } else if (!s.ports_exact) {
-        seed_port_hll(s, s.ports.size());
+        if (was_exact) seed_hll(s.port_hll, s.ports, s.ports.size());
         s.port_hll.merge_packed(k.port_hll);
     }
 }
@@ -133,13 +133,12 @@ static void reset_window(SourceState& s, uint64_t start) {
     s.dsts_exact = true;
     s.port_hll = Hll{};
     s.dst_hll = Hll{};
-    s.port_hll_live = false;
-    s.dst_hll_live = false;
     s.repeat_max = 0;
     s.weight_max = 0;
 }
 
 static void merge_dsts(SourceState& s, const ps_src_stats& k) {
+    const bool was_exact = s.dsts_exact;
     for (unsigned i = 0; i < PS_EXACT_DSTS; ++i) {
         uint32_t d = k.dst_slots[i];
         if (d == 0 || std::find(s.dsts.begin(), s.dsts.end(), d) != s.dsts.end()) continue;
@@ -149,13 +148,11 @@ static void merge_dsts(SourceState& s, const ps_src_stats& k) {
             s.dsts_exact = false;
     }
     if (k.dst_overflow) s.dsts_exact = false;
-    if (s.dsts_exact) return;  // the HLL is built once the set overflows (see seed_port_hll)
-    if (!s.dst_hll_live) {
-        // A folded destination of 0 sits in its slot as 1 (0 marks an empty slot); 0.0.0.0 is
-        // never probed, so 1 is taken as itself.
+    if (s.dsts_exact) return;  // no HLL while exact (see seed_hll)
+    // A folded destination of 0 sits in its slot as 1 (0 marks an empty slot); 0.0.0.0 is never
+    // probed, so 1 is taken as itself.
+    if (was_exact)
         for (uint32_t d : s.dsts) s.dst_hll.add(ps_mix32(d));
-        s.dst_hll_live = true;
-    }
     s.dst_hll.merge_packed(k.dst_hll);
 }
 

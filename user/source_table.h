@@ -51,12 +51,9 @@ struct SourceState {
     bool ports_exact = true;
     std::vector<uint32_t> dsts;  // 32-bit folded, exact while dsts_exact
     bool dsts_exact = true;
-    // The HLLs are built only once an exact set overflows (until then the set says everything):
-    // *_hll_live says the sketch holds every item so far; before that it is empty.
+    // Empty while the set beside it is exact (the set says everything); built when it overflows.
     Hll port_hll;
     Hll dst_hll;
-    bool port_hll_live = false;
-    bool dst_hll_live = false;
     // Repeated probing: probes of one (host, TCP port) within the repeat window.
     uint64_t repeat_start_ns = 0;
     uint32_t repeat_dst = 0;

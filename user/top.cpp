@@ -18,6 +18,7 @@
 #include <deque>
 #include <memory>
 
+#include "clock.h"
 #include "error.h"
 #include "record_socket.h"
 #include "top_model.h"
@@ -29,12 +30,6 @@
 
 namespace probescope {
 namespace {
-
-int64_t mono_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 // BPF run-time statistics, on while the view is open (the kernel keeps them on while the fd
 // from bpf_enable_stats is open): the attached XDP program's own nanoseconds per packet.

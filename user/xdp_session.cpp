@@ -20,6 +20,7 @@
 #include <filesystem>
 
 #include "error.h"
+#include "privilege.h"
 #include "probescope.skel.h"
 
 namespace probescope {
@@ -28,12 +29,9 @@ namespace fs = std::filesystem;
 static constexpr const char* kMapNames[] = {"totals", "src_stats", "port_stats"};
 
 void check_privileges() {
-    if (geteuid() == 0) return;
-    __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
-    __user_cap_data_struct data[2]{};
-    if (syscall(SYS_capget, &hdr, data) != 0) return;  // let the load report it
-    auto has = [&](int cap) { return data[cap / 32].effective & (1u << (cap % 32)); };
-    constexpr int kCapBpf = 39, kCapPerfmon = 38;
+    uint64_t eff = 0;
+    if (geteuid() == 0 || !effective_caps(eff)) return;  // capget failing: let the load report it
+    auto has = [&](int cap) { return (eff >> cap) & 1; };
     if ((has(kCapBpf) && has(kCapPerfmon) && has(CAP_NET_ADMIN)) || has(CAP_SYS_ADMIN)) return;
     throw Error("not enough privilege to load and attach an XDP program",
                 "run it as root (sudo probescope ...) or grant CAP_BPF, CAP_PERFMON and "
@@ -152,12 +150,22 @@ std::unique_ptr<LoadedProgram> LoadedProgram::load(const LoadConfig& cfg) {
     return lp;
 }
 
-void remove_pins(const std::string& pin_dir) {
-    for (const char* name : kMapNames) unlink((pin_dir + "/" + name).c_str());
-    unlink((pin_dir + "/agent_state").c_str());
-    unlink((pin_dir + "/link").c_str());
+std::string pin_dir_owner(const std::string& pin_dir) {
+    struct stat st {};
+    if (stat(pin_dir.c_str(), &st) != 0) return "";
+    char mode[8];
+    snprintf(mode, sizeof(mode), "%04o", st.st_mode & 07777);
+    return "owner uid " + std::to_string(st.st_uid) + ", mode " + mode;
+}
+
+int remove_pins(const std::string& pin_dir) {
+    int removed = 0;
+    for (const char* name : kMapNames) removed += unlink((pin_dir + "/" + name).c_str()) == 0;
+    removed += unlink((pin_dir + "/agent_state").c_str()) == 0;
+    removed += unlink((pin_dir + "/link").c_str()) == 0;
     rmdir(pin_dir.c_str());
     rmdir(fs::path(pin_dir).parent_path().c_str());  // the pin root, if now empty
+    return removed;
 }
 
 void LoadedProgram::unpin() {
@@ -172,13 +180,7 @@ std::unique_ptr<PinnedMaps> PinnedMaps::open(const std::string& pin_dir) {
         pm->fds_[i] = bpf_obj_get(path.c_str());
         if (pm->fds_[i] >= 0) continue;
         int e = errno;
-        struct stat st {};
-        std::string owner = stat(pin_dir.c_str(), &st) == 0
-                                ? "uid " + std::to_string(st.st_uid) + ", mode " +
-                                      std::to_string((st.st_mode >> 6) & 7) +
-                                      std::to_string((st.st_mode >> 3) & 7) +
-                                      std::to_string(st.st_mode & 7)
-                                : "";
+        const std::string owner = pin_dir_owner(pin_dir);
         if (e == EACCES || e == EPERM)
             throw Error(errno_text("cannot open the pinned maps under " + pin_dir +
                                        (owner.empty() ? "" : " (" + owner + ")"),
@@ -232,6 +234,19 @@ static bpf_xdp_query_opts query_xdp(int ifindex) {
     return q;
 }
 
+// Generic when the kernel runs it in SKB mode; native (driver, offloaded or several) otherwise.
+static XdpMode mode_of(const bpf_xdp_query_opts& q) {
+    return q.attach_mode == XDP_ATTACHED_SKB ? XdpMode::Generic : XdpMode::Native;
+}
+
+static uint32_t detach_flags_of(const bpf_xdp_query_opts& q) {
+    return mode_of(q) == XdpMode::Generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+}
+
+XdpMode attached_xdp_mode(int ifindex) { return mode_of(query_xdp(ifindex)); }
+
+uint32_t xdp_detach_flags(int ifindex) { return detach_flags_of(query_xdp(ifindex)); }
+
 static Error foreign_program(const std::string& iface, uint32_t prog_id) {
     return Error(iface + " already has an XDP program attached (" + prog_desc(prog_id) + ")",
                  "probescope never replaces another program; pass --force to replace it, or "
@@ -252,9 +267,7 @@ std::unique_ptr<XdpAttachment> XdpAttachment::attach(int prog_fd, const std::str
     auto q = query_xdp(a->ifindex_);
     if (q.prog_id != 0) {
         if (!force) throw foreign_program(iface, q.prog_id);
-        uint32_t flags =
-            q.attach_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
-        if (int err = bpf_xdp_detach(a->ifindex_, flags, nullptr))
+        if (int err = bpf_xdp_detach(a->ifindex_, detach_flags_of(q), nullptr))
             throw Error(errno_text("cannot replace the XDP program on " + iface, err),
                         "it is held by a bpf_link; stop its owner or run 'probescope detach'");
         fprintf(stderr, "probescope: warning: replaced the XDP program on %s (%s)\n", iface.c_str(),
@@ -288,7 +301,7 @@ std::unique_ptr<XdpAttachment> XdpAttachment::attach(int prog_fd, const std::str
     }
     a->link_fd_ = fd;
     auto after = query_xdp(a->ifindex_);
-    a->mode_ = after.attach_mode == XDP_ATTACHED_SKB ? XdpMode::Generic : XdpMode::Native;
+    a->mode_ = mode_of(after);
     return a;
 }
 
@@ -308,8 +321,7 @@ std::unique_ptr<XdpAttachment> XdpAttachment::open_pinned(const std::string& pat
         throw Error(errno_text("cannot open the pinned XDP link " + path, errno),
                     "remove the stale pins with 'probescope detach --iface " + iface + "'");
     a->pinned_path_ = path;
-    a->mode_ =
-        query_xdp(a->ifindex_).attach_mode == XDP_ATTACHED_SKB ? XdpMode::Generic : XdpMode::Native;
+    a->mode_ = attached_xdp_mode(a->ifindex_);
     return a;
 }
 

@@ -94,7 +94,13 @@ private:
 };
 
 // Removes the pins probescope makes under pin_dir (maps, agent state, link) and the directory.
-void remove_pins(const std::string& pin_dir);
+// The mode of the XDP program attached to ifindex (Generic: SKB mode), and the flags
+// bpf_xdp_detach needs for it.
+XdpMode attached_xdp_mode(int ifindex);
+uint32_t xdp_detach_flags(int ifindex);
+int remove_pins(const std::string& pin_dir);  // returns the pins it removed
+// "owner uid N, mode 0700" of a pin directory, for the messages that refuse it; "" if absent.
+std::string pin_dir_owner(const std::string& pin_dir);
 
 // An XDP attachment held by a bpf_link. Destroying it detaches, unless it was pinned.
 class XdpAttachment {

@@ -223,7 +223,8 @@ evaluate() { # LABEL LOG SECONDS
 			problems+=("the verifier ACCEPTED the unsafe program")
 		elif [ "$rejected" -eq 0 ]; then
 			problems+=("the load check never ran")
-		elif ! grep -q 'invalid access to packet' "$log"; then
+		elif ! grep -q 'invalid access to packet, off=14 size=1' "$log"; then
+			# The planted read: 1 byte at offset 14, just past the checked Ethernet header.
 			problems+=("rejected, but not at the planted read: the real program fails here too")
 		fi
 	else

@@ -6,7 +6,7 @@
 #   BIN_DIR holds probescope.bpf.o, probescope, probescope_bpf_tests and probescope-gen.
 #   "verifier": only the load check (--verifier-only, --unsafe-check);
 #   "quick": the load check and the attach-and-count test, without the BPF_PROG_TEST_RUN
-#   cases (each loads the program afresh: the bulk of the time under emulation).
+#   cases (the bulk of the time under emulation).
 # POSIX sh: it runs under busybox ash in the guest. It prints "vmtest-step NAME ok|FAIL ..."
 # lines that vmtest/run.sh parses, and "vmtest-verifier-rejected" when the kernel refuses the
 # program (after the verifier log). Exit status: 0 when every step passed.

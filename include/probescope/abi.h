@@ -220,7 +220,8 @@ struct ps_src_stats {
 	__u8 pad_udp[2];
 	__u8 port_overflow; /* a distinct port did not fit the slots */
 	__u8 dst_overflow;
-	__u8 pad[6];
+	__u16 port_slot_probed; /* bit i: port_slots[i] was probed (not only hit by backscatter) */
+	__u8 pad[4];
 	struct ps_probe_facts first;
 	struct ps_probe_facts last; /* the last packet, or TCP probe fingerprinted */
 	__u8 port_hll[PS_HLL_BYTES];
@@ -282,7 +283,7 @@ enum ps_clock_source {
 };
 
 /* 32-bit mixer (murmur3 fmix32): the hash every sketch uses. */
-static inline __u32 ps_mix32(__u32 h)
+PS_ALWAYS_INLINE __u32 ps_mix32(__u32 h)
 {
 	h ^= h >> 16;
 	h *= 0x85ebca6bu;
@@ -293,7 +294,7 @@ static inline __u32 ps_mix32(__u32 h)
 }
 
 /* Fold a 16-byte address to 32 bits: exact for IPv4 (v4-mapped), a hash for IPv6. */
-static inline __u32 ps_fold_addr(const __u8 a[16])
+PS_ALWAYS_INLINE __u32 ps_fold_addr(const __u8 a[16])
 {
 	__u32 w0 = (__u32)a[0] << 24 | (__u32)a[1] << 16 | (__u32)a[2] << 8 | a[3];
 	__u32 w1 = (__u32)a[4] << 24 | (__u32)a[5] << 16 | (__u32)a[6] << 8 | a[7];

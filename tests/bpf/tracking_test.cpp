@@ -232,6 +232,19 @@ TEST_F(XdpProgramTest, PortStatsCountPacketsAndDistinctSources) {
     EXPECT_EQ(std::lround(ports[0].distinct_sources), 3);
 }
 
+// Backscatter from a source claims the port's slot in its entry; its later probe of that port
+// still makes it one of the port's distinct sources.
+TEST_F(XdpProgramTest, ProbeAfterBackscatterOnTheSamePortCountsTheSource) {
+    ASSERT_NO_FATAL_FAILURE(
+        send(PacketBuilder().eth().ipv4(kScanner4, kTarget4).tcp(22, 22, SYN | ACK), 1));
+    ASSERT_NO_FATAL_FAILURE(send(syn_v4(kScanner4, kTarget4, 22), 2));
+    ASSERT_NO_FATAL_FAILURE(send(syn_v4(kScanner4, kTarget4, 22), 3));
+    auto ports = moved_ports();
+    ASSERT_EQ(ports.size(), 1u);
+    EXPECT_EQ(ports[0].packets, 2u);
+    EXPECT_EQ(std::lround(ports[0].distinct_sources), 1);
+}
+
 TEST_F(XdpProgramTest, EstablishedTrafficNeverCreatesSourcesOrPorts) {
     // Many flows, many sources, every ACK-bearing shape: all on the fast path.
     uint64_t clock = 1;

@@ -26,7 +26,7 @@ start_agent() {
 	# Emptied here, not by the redirection below: that happens in the child, after the fork,
 	# and wait_for could still read the previous agent's "attached to".
 	: >"$WORK/agent.err"
-	nsenter --net="/run/netns/$LAB_TGT" "$PROBESCOPE" "${PROBESCOPE_PRE[@]}" run --iface "$LAB_TGT_IF" \
+	nsenter --net="/run/netns/$LAB_TGT" "${AGENT_WRAP[@]}" "$PROBESCOPE" "${PROBESCOPE_PRE[@]}" run --iface "$LAB_TGT_IF" \
 		--pin-root "$WORK/bpffs/probescope" --interval "$AGENT_INTERVAL" --output "$WORK/out.json" "$@" \
 		2>"$WORK/agent.err" &
 	AGENT_PID=$!

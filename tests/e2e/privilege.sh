@@ -45,6 +45,11 @@ wait_screen() {
 	return 1
 }
 
+# Every start runs as systemd starts the unit: root inside its CapabilityBoundingSet.
+UNIT=$(dirname "$0")/../../packaging/systemd/probescope@.service
+unit_caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$UNIT" | tr 'A-Z' 'a-z' | sed 's/cap_/+/g; s/ /,/g')
+[ -n "$unit_caps" ] || { echo "FAIL no CapabilityBoundingSet= in $UNIT"; exit 1; }
+AGENT_WRAP=(setpriv --bounding-set "-all,$unit_caps")
 start_agent --user "$SVC" --no-rdns --persist
 wait_for "$WORK/agent.err" 10 "running as $SVC"
 expect_eq "the agent runs as the service user (real, effective, saved, fs uid)" "$(status_of Uid)" \
@@ -78,6 +83,8 @@ expect_eq "top as another user: one clear message" \
 	"$("${TM[@]}" capture-pane -p -t nobody | grep -c "error: no access to the pins under $PIN_DIR")" 1
 
 # A restarted agent as the user takes the pinned link over; without --persist it removes it.
+# It faces the pins and the output the previous run handed to the user (what the unit's
+# Restart=on-failure meets).
 : >"$WORK/out.json"
 start_agent --user "$SVC" --no-rdns
 send_syns 300 2

@@ -75,6 +75,13 @@ expect_eq "a valid config is taken" "$(grep -c 'configuration reloaded' "$WORK/a
 scan_30
 sleep 1
 expect_eq "vertical-ports = 25 now: the 30-port scan is a vertical scan" "$(scanners)" 1
+# A change of the thresholds restarts the classification: the open scanner is ended first (a
+# top that joins later must not be shown it for ever).
+config 20
+hup
+sleep 1
+expect_eq "a reload that restarts the classification ends the open scanner" \
+	"$(cat "$WORK"/out.json* | jq -s -r '[.[] | select(.type=="scanner_end") | .src] | join(",")')" "$LAB_SCAN_IP"
 
 stop_agent
 expect_eq "records in both files = records the agent wrote" "$(cat "$WORK"/out.json* | wc -l)" "$(summary)"

@@ -2,7 +2,8 @@
 # A blocked or full output never stalls the counting: records wait in a bounded queue, past it
 # they are dropped and counted in the next stats record, and the packet counts survive whole
 # (a dropped stats record's counts go into the next one). Cases: a pipe nobody reads, then read
-# again; a full disk (a small tmpfs), then space again.
+# again; a named pipe whose reader goes away, then a new one and SIGHUP; a full disk (a small
+# tmpfs), then space again.
 . "$(dirname "$0")/common.sh"
 GEN=${3:?usage: $0 PROBESCOPE BPFGEN PROBESCOPE_GEN}
 
@@ -51,6 +52,26 @@ expect_eq "no count lost: sum of stats.classes.tcp_syn = SYNs sent" \
 	"$(json_sum '.type=="stats"' .classes.tcp_syn)" 2000
 expect_eq "sum of stats.packets = the program's total" "$(json_sum '.type=="stats"' .packets)" \
 	"$(jq -s '[.[] | select(.type=="stats")] | last | .total_packets' "$WORK/out.json")"
+
+# --- a named pipe whose reader goes away, then a new reader and SIGHUP -------------------------
+mkfifo "$WORK/pipe2"
+cat "$WORK/pipe2" >"$WORK/first.json" &
+reader=$!
+start_to "$WORK/pipe2" /dev/null
+sleep 0.5
+kill "$reader"
+wait "$reader" 2>/dev/null
+wait_for "$WORK/agent.err" 10 "its reader has gone" || FAILED=1
+cat "$WORK/pipe2" >"$WORK/second.json" &
+reader=$!
+kill -HUP "$AGENT_PID"
+wait_for "$WORK/agent.err" 10 "configuration reloaded" || FAILED=1
+send_syns 100 5
+sleep 1
+stop_agent
+wait "$reader"
+expect_eq "after SIGHUP the new reader gets the records again (SYNs sent since)" \
+	"$(jq -s '[.[] | select(.type=="stats") | .classes.tcp_syn] | add' "$WORK/second.json")" 100
 
 # --- a full disk ------------------------------------------------------------------------------
 mkdir "$WORK/disk"

@@ -6,7 +6,6 @@
 #include <string>
 #include <vector>
 
-#include "cidr_set.h"
 #include "cli_options.h"
 #include "error.h"
 
@@ -19,14 +18,11 @@ inline void require_one_line(const std::string& message, bool input_has_newline)
         std::abort();
 }
 
-// The checks main's subcommands run first (agent.cpp validate, the head of run_replay).
+// The checks main's subcommands run first (agent.cpp's and replay.cpp's validate).
 inline void validate_parsed(const CliCommands& cmd, const CliOptions& o) {
     if (*cmd.run) validate(o.run);
     if (*cmd.top) validate(o.top.run);
-    if (*cmd.replay) {
-        validate(o.replay.thresholds);
-        for (const auto& d : o.replay.dst) (void)parse_cidr(d);
-    }
+    if (*cmd.replay) validate(o.replay);
 }
 
 // args excludes the program name. Accepted or refused with a one-line message: returns.

@@ -230,15 +230,10 @@ TEST(SourceTablePorts, MoreThanSixtyFourPortsAcrossSamplesBecomeInexact) {
 // The agent builds a source's HLLs only once an exact set overflows, from the items it kept
 // plus the samples from then on; the registers must be the ones merging every sample's
 // kernel HLL would have given.
-Hll merged_port_hlls(const std::vector<Sample>& samples) {
+using PackedHll = uint8_t[PS_HLL_BYTES];
+Hll merged(const std::vector<Sample>& samples, PackedHll ps_src_stats::*which) {
     Hll h;
-    for (const auto& smp : samples) h.merge_packed(static_cast<const SourceSample&>(smp).stats.port_hll);
-    return h;
-}
-
-Hll merged_dst_hlls(const std::vector<Sample>& samples) {
-    Hll h;
-    for (const auto& smp : samples) h.merge_packed(static_cast<const SourceSample&>(smp).stats.dst_hll);
+    for (const auto& smp : samples) h.merge_packed(static_cast<const SourceSample&>(smp).stats.*which);
     return h;
 }
 
@@ -261,7 +256,7 @@ TEST(SourceTableLazyHll, PortsHllBuiltLateEqualsEverySampleMerged) {
     }
     const SourceState& s = *t.find(addr("192.0.2.1"));
     EXPECT_FALSE(s.ports_exact);
-    EXPECT_EQ(s.port_hll.registers(), merged_port_hlls(samples).registers());
+    EXPECT_EQ(s.port_hll.registers(), merged(samples, &ps_src_stats::port_hll).registers());
     EXPECT_NEAR(static_cast<double>(s.distinct_ports().value), 100.0, 10.0);
 }
 
@@ -271,8 +266,8 @@ TEST(SourceTableLazyHll, FirstSampleOverflowingBuildsTheHllAtOnce) {
     const SourceState& s = t.absorb(samples[0], 1);
     EXPECT_FALSE(s.ports_exact);
     EXPECT_FALSE(s.dsts_exact);
-    EXPECT_EQ(s.port_hll.registers(), merged_port_hlls(samples).registers());
-    EXPECT_EQ(s.dst_hll.registers(), merged_dst_hlls(samples).registers());
+    EXPECT_EQ(s.port_hll.registers(), merged(samples, &ps_src_stats::port_hll).registers());
+    EXPECT_EQ(s.dst_hll.registers(), merged(samples, &ps_src_stats::dst_hll).registers());
 }
 
 TEST(SourceTableLazyHll, DstHllBuiltLateEqualsEverySampleMerged) {
@@ -289,7 +284,7 @@ TEST(SourceTableLazyHll, DstHllBuiltLateEqualsEverySampleMerged) {
     }
     const SourceState& s = *t.find(addr("192.0.2.1"));
     EXPECT_FALSE(s.dsts_exact);
-    EXPECT_EQ(s.dst_hll.registers(), merged_dst_hlls(samples).registers());
+    EXPECT_EQ(s.dst_hll.registers(), merged(samples, &ps_src_stats::dst_hll).registers());
 }
 
 TEST(SourceTableLazyHll, NewWindowStartsWithoutASketch) {
