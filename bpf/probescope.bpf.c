@@ -1,7 +1,7 @@
 /* probescope's XDP program: classify every inbound frame and count probes per source and port. */
 #include "parse.bpf.h"
 #include "probescope/abi.h"
-#include "sketch.bpf.h"
+#include "probescope/track.h"
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
@@ -13,6 +13,9 @@ const volatile __u32 clock_source = PS_CLOCK_KTIME_COARSE;
 
 /* Count only IP frames toward the dst_prefixes trie (replay --dst: a capture holds replies too). */
 const volatile __u8 filter_dst = 0;
+
+/* src_pending slots - 1 (a power of two minus one); 0: every source goes straight to src_stats. */
+const volatile __u32 pending_mask = 0;
 
 /* Replay clock: user space writes each packet's capture time here (PS_CLOCK_USER). */
 volatile __u64 user_clock_ns;
@@ -33,6 +36,15 @@ struct {
 	__type(key, struct ps_src_key);
 	__type(value, struct ps_src_stats);
 } src_stats SEC(".maps");
+
+/* First probes of sources not in src_stats (see track.h); the agent drains it in place. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1); /* the agent sets the real size before load */
+	__type(key, __u32);
+	__type(value, struct ps_pending);
+} src_pending SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -328,7 +340,7 @@ __noinline int ps_tcp_opts(struct xdp_md *ctx, __u32 tcp_off)
 
 /* Reads the TCP header facts of a probe at p->l4_off (never on the fast path). */
 static __always_inline int read_tcp_facts(struct xdp_md *ctx, struct pkt_info *p,
-					  struct ps_probe_facts *f, __be32 *seq_raw)
+					  struct ps_probe_facts *f)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
@@ -340,7 +352,6 @@ static __always_inline int read_tcp_facts(struct xdp_md *ctx, struct pkt_info *p
 	th = data + off;
 	if ((void *)(th + 1) > end)
 		return -1;
-	*seq_raw = th->seq;
 	f->seq = bpf_ntohl(th->seq);
 	f->window = bpf_ntohs(th->window);
 	opts = ps_tcp_opts(ctx, off);
@@ -385,33 +396,6 @@ static __always_inline void header_facts(const struct pkt_info *p, struct ps_pro
 	f->ip_id = p->ip_id;
 	f->tcp_flags = p->tcp_flags;
 	f->l4proto = p->l4proto;
-}
-
-static __always_inline void count_fingerprints(struct ps_src_stats *s, struct pkt_info *p,
-					       struct ps_probe_facts *f, __u32 dst32,
-					       __be32 seq_raw)
-{
-	__u32 n = __sync_fetch_and_add(&s->tcp_probes, 1);
-
-	f->unicorn_key = f->seq ^ dst32 ^ ((__u32)f->dport << 16 | f->sport);
-	if (n == 0)
-		s->first = *f;
-	if (f->ip_id == 54321 && f->ttl == 255 && f->window == 65535)
-		__sync_fetch_and_add(&s->fp_hits[PS_FP_ZMAP], 1);
-	if (p->is_v4 && f->window == 1024 && f->ip_id == ((dst32 ^ f->dport ^ f->seq) & 0xffff))
-		__sync_fetch_and_add(&s->fp_hits[PS_FP_MASSCAN], 1);
-	if (p->is_v4 && seq_raw == bpf_htonl(dst32))
-		__sync_fetch_and_add(&s->fp_hits[PS_FP_MIRAI], 1);
-	if (f->window == 1024 &&
-	    ((f->opts_shape == PS_OPTS_MSS_ONLY && f->mss == 1460 && (f->tcp_flags & PS_TCP_SYN)) ||
-	     (f->opts_shape == PS_OPTS_NONE && !(f->tcp_flags & PS_TCP_SYN))))
-		__sync_fetch_and_add(&s->fp_hits[PS_FP_NMAP], 1);
-	if (n == 0 || f->seq == s->first.seq)
-		__sync_fetch_and_add(&s->fp_hits[PS_FP_SAME_SEQ], 1);
-	if (n == 0 || f->sport == s->first.sport)
-		__sync_fetch_and_add(&s->fp_hits[PS_FP_SAME_SPORT], 1);
-	if (n == 0 || f->unicorn_key == s->first.unicorn_key)
-		__sync_fetch_and_add(&s->fp_hits[PS_FP_UNICORN], 1);
 }
 
 static __always_inline __u32 technique_of(__u32 cls, __u8 flags)
@@ -527,8 +511,118 @@ __noinline int ps_udp_probe_kind(struct xdp_md *ctx, __u32 udp_off, __u32 dport)
 	return PS_UDP_OTHER;
 }
 
-/* What ps_track did to src_stats, for the caller's totals (it holds them already). */
-enum { PS_TRACK_INSERTED = 1, PS_TRACK_FAILED = 2 };
+/* What ps_track did, for the caller's totals (it holds them already). */
+enum { PS_TRACK_INSERTED = 1, PS_TRACK_FAILED = 2, PS_TRACK_PENDING = 4 };
+
+/* The packet as its source's counters need it (track.h); TCP header facts only if wanted. */
+static __always_inline void probe_of(struct xdp_md *ctx, struct pkt_info *p, struct ps_probe *pr,
+				     __u64 now, int want_facts)
+{
+	__u32 cls = p->cls;
+
+	header_facts(p, &pr->f);
+	pr->now_ns = now;
+	pr->dst32 = ps_fold_addr(p->dst);
+	pr->cls = cls;
+	pr->tech = technique_of(cls, p->tcp_flags);
+	pr->flags = p->is_v4 ? PS_PROBE_V4 : 0;
+	if (p->l4proto == PS_IPPROTO_TCP &&
+	    (cls == PS_CLASS_TCP_SYN || cls == PS_CLASS_TCP_ODD || cls == PS_CLASS_TCP_ACK_PROBE)) {
+		pr->flags |= PS_PROBE_TCP_FP;
+		if (want_facts && read_tcp_facts(ctx, p, &pr->f) == 0) {
+			pr->flags |= PS_PROBE_FACTS;
+			pr->f.unicorn_key =
+				pr->f.seq ^ pr->dst32 ^ ((__u32)pr->f.dport << 16 | pr->f.sport);
+		}
+	} else if (cls == PS_CLASS_UDP) {
+		__u32 kind = ps_udp_probe_kind(ctx, p->l4_off, p->dport);
+
+		pr->udp_kind = kind & 0xff;
+		if (kind >> 8)
+			pr->flags |= PS_PROBE_UDP_EMPTY;
+	}
+}
+
+/* A probe to port idx: its packet counter, and the source in its HLL when new to the port. */
+static __always_inline void count_port(__u32 idx, int new_src, const struct ps_src_key *key)
+{
+	struct ps_port_stats *ps = bpf_map_lookup_elem(&port_stats, &idx);
+
+	if (!ps)
+		return;
+	__sync_fetch_and_add(&ps->pkts, 1);
+	/* A race adds the source twice, which an HLL does not count. */
+	if (new_src)
+		ps_hll_add(ps->src_hll, ps_mix32(ps_fold_addr(key->addr)));
+}
+
+/*
+ * Counts one probe into a src_stats entry, and into port_stats when it is the packet itself
+ * (a promoted first probe was counted there when it arrived). Not inlined: ps_track calls it
+ * for the promoted probe and for the packet, one copy of the code for both.
+ */
+static __noinline int count_probe(struct ps_src_stats *s, struct ps_probe *pr,
+				  const struct ps_src_key *key, int ports)
+{
+	int a;
+
+	if (!s || !pr || !key)
+		return 0;
+	a = ps_apply_probe(s, pr);
+	if (ports && (a & PS_APPLY_PORT))
+		count_port(ps_probe_port_idx(pr), a & PS_APPLY_PORT_NEW, key);
+	return 0;
+}
+
+enum { PS_PEND_NONE = 0, PS_PEND_STORED, PS_PEND_PROMOTED };
+
+static __always_inline int same_key(const struct ps_src_key *a, const struct ps_src_key *b)
+{
+	__u64 a0, a1, b0, b1;
+
+	__builtin_memcpy(&a0, a->addr, 8);
+	__builtin_memcpy(&a1, a->addr + 8, 8);
+	__builtin_memcpy(&b0, b->addr, 8);
+	__builtin_memcpy(&b1, b->addr + 8, 8);
+	return a0 == b0 && a1 == b1;
+}
+
+/*
+ * A source not in src_stats: its first probe waits in its src_pending slot (STORED), or its
+ * waiting first probe leaves the slot for *first (PROMOTED: the caller inserts the source and
+ * counts both). A slot held by another source, or busy on another CPU, leaves the source to
+ * the caller's insert (NONE): nothing is ever overwritten.
+ */
+static __always_inline int pending_take(const struct ps_src_key *key, const struct ps_probe *cur,
+					struct ps_probe *first)
+{
+	__u32 idx = ps_pending_slot(key->addr, pending_mask);
+	struct ps_pending *e = bpf_map_lookup_elem(&src_pending, &idx);
+	__u32 st, busy;
+
+	if (!e)
+		return PS_PEND_NONE;
+	st = *(volatile __u32 *)&e->state;
+	if (PS_PENDING_STATE(st) == PS_PENDING_FULL) {
+		if (!same_key(&e->key, key))
+			return PS_PEND_NONE;
+		busy = st - PS_PENDING_FULL + PS_PENDING_BUSY;
+		if (__sync_val_compare_and_swap(&e->state, st, busy) != st)
+			return PS_PEND_NONE;
+		*first = e->probe;
+		__sync_val_compare_and_swap(&e->state, busy, busy - PS_PENDING_BUSY); /* EMPTY */
+		return PS_PEND_PROMOTED;
+	}
+	if (PS_PENDING_STATE(st) != PS_PENDING_EMPTY)
+		return PS_PEND_NONE;
+	busy = (st & ~3u) + 4 + PS_PENDING_BUSY; /* a new generation */
+	if (__sync_val_compare_and_swap(&e->state, st, busy) != st)
+		return PS_PEND_NONE;
+	e->key = *key;
+	e->probe = *cur;
+	__sync_val_compare_and_swap(&e->state, busy, busy + 1); /* FULL, after the record */
+	return PS_PEND_STORED;
+}
 
 /*
  * The slow path: a probe or backscatter packet updates its source and port. A global
@@ -536,126 +630,40 @@ enum { PS_TRACK_INSERTED = 1, PS_TRACK_FAILED = 2 };
  */
 __noinline int ps_track(struct xdp_md *ctx, struct pkt_info *p)
 {
-	struct ps_probe_facts f = {};
+	struct ps_probe pr = {}, first = {};
 	struct ps_src_stats *s;
-	struct ps_src_key key;
-	__u32 cls, dst32, port_item, port_idx = PS_PORT_TABLE_SIZE, tech;
-	__be32 seq_raw = 0;
+	struct ps_src_key key __attribute__((aligned(8)));
 	__u64 now = ps_now();
-	__u32 n_tech = 0;
-	int slot, fresh, new_item, ret = 0;
+	int ret = 0, pend = PS_PEND_NONE;
 
 	if (!p)
 		return 0;
-	cls = p->cls;
 	key = p->src; /* 6.1 takes no map key that points into a global function's argument */
 	s = bpf_map_lookup_elem(&src_stats, &key);
+	probe_of(ctx, p, &pr, now, !s || s->tcp_probes < PS_FP_SAMPLE);
 	if (!s) {
+		if (pending_mask) {
+			pend = pending_take(&key, &pr, &first);
+			if (pend == PS_PEND_STORED) {
+				/* First probe of the port for this source, by definition. */
+				__u32 idx = ps_probe_port_idx(&pr);
+
+				if (idx < PS_PORT_TABLE_SIZE && pr.cls < PS_PROBE_CLASS_COUNT)
+					count_port(idx, 1, &key);
+				return PS_TRACK_PENDING;
+			}
+		}
 		if (bpf_map_update_elem(&src_stats, &key, &zero_src, BPF_NOEXIST) == 0)
 			ret = PS_TRACK_INSERTED;
 		s = bpf_map_lookup_elem(&src_stats, &key);
 		if (!s)
 			return ret | PS_TRACK_FAILED;
 		if (s->first_seen_ns == 0)
-			s->first_seen_ns = now;
+			s->first_seen_ns = pend == PS_PEND_PROMOTED ? first.now_ns : now;
+		if (pend == PS_PEND_PROMOTED)
+			count_probe(s, &first, &key, 0);
 	}
-	s->last_seen_ns = now;
-	/* Probes are counted once, by technique; user space derives their pkts[] from it. */
-	if (cls < PS_SRC_CLASS_COUNT) {
-		/*
-		 * Two compares kept apart: clang merges them into one range check on a copy
-		 * (cls - 5 <= 2), and the 6.1 and 6.12 verifiers never carry that bound to cls.
-		 */
-		barrier_var(cls);
-		if (cls >= PS_PROBE_CLASS_COUNT)
-			__sync_fetch_and_add(&s->pkts[cls], 1);
-	}
-
-	dst32 = ps_fold_addr(p->dst);
-	/*
-	 * Tool fingerprints are ratios over a source's TCP probes: the first PS_FP_SAMPLE of each
-	 * interval decide them, and later probes skip the header reads, their atomics and the
-	 * facts (the bulk of a long scan).
-	 */
-	if (p->l4proto == PS_IPPROTO_TCP &&
-	    (cls == PS_CLASS_TCP_SYN || cls == PS_CLASS_TCP_ODD || cls == PS_CLASS_TCP_ACK_PROBE)) {
-		if (s->tcp_probes < PS_FP_SAMPLE) {
-			header_facts(p, &f);
-			if (read_tcp_facts(ctx, p, &f, &seq_raw) == 0) {
-				count_fingerprints(s, p, &f, dst32, seq_raw);
-				s->last = f;
-			}
-		}
-	} else {
-		header_facts(p, &f);
-		s->last = f;
-	}
-
-	tech = technique_of(cls, p->tcp_flags);
-	barrier_var(tech);
-	if (tech < PS_TECH_COUNT)
-		n_tech = __sync_fetch_and_add(&s->technique[tech], 1);
-	if (cls == PS_CLASS_UDP) {
-		__u32 kind = ps_udp_probe_kind(ctx, p->l4_off, p->dport);
-		__u32 empty = kind >> 8;
-
-		kind &= 0xff;
-		barrier_var(kind); /* clang knows the range; the verifier must see the check */
-		if (kind < PS_UDP_PROBE_COUNT)
-			__sync_fetch_and_add(&s->udp_probe[kind], 1);
-		/* nmap -sU: one source port for the whole scan, no payload for most ports. */
-		if (n_tech == 0)
-			s->udp_first_sport = p->sport;
-		if (p->sport == s->udp_first_sport)
-			__sync_fetch_and_add(&s->udp_same_sport, 1);
-		if (empty)
-			__sync_fetch_and_add(&s->udp_empty, 1);
-	}
-
-	/*
-	 * Distinct ports and destinations: an item already in its slot set is already in the HLL
-	 * beside it (and this source in the port's HLL), so only new or overflowing items pay for
-	 * the HLL update. Backscatter hits our ports too, but they were not probed: no port_stats.
-	 */
-	if (p->l4proto == PS_IPPROTO_TCP || p->l4proto == PS_IPPROTO_UDP) {
-		__u32 proto = p->l4proto == PS_IPPROTO_TCP ? PS_PORT_PROTO_TCP : PS_PORT_PROTO_UDP;
-
-		port_item = PS_PORT_SLOT(proto, p->dport);
-		port_idx = proto << 16 | p->dport;
-	} else {
-		port_item = PS_PORT_SLOT(PS_PORT_SLOT_ICMP, 0);
-	}
-	slot = ps_slot_add(s->port_slots, PS_EXACT_PORTS, port_item, &fresh);
-	if (slot >= 0 && slot < PS_EXACT_PORTS)
-		__sync_fetch_and_add(&s->port_slot_pkts[slot], 1);
-	else
-		s->port_overflow = 1;
-	new_item = fresh || slot < 0;
-	if (new_item)
-		ps_hll_add(s->port_hll, ps_mix32(port_item));
-	if (port_idx < PS_PORT_TABLE_SIZE && cls < PS_PROBE_CLASS_COUNT) {
-		struct ps_port_stats *ps = bpf_map_lookup_elem(&port_stats, &port_idx);
-
-		if (ps) {
-			__sync_fetch_and_add(&ps->pkts, 1);
-			/*
-			 * The source joins the port's sketch on its first probe of the port: the slot's
-			 * probed bit says so, not the slot's freshness (backscatter may have claimed it).
-			 * A race adds the source twice, which an HLL does not count.
-			 */
-			if (slot < 0 || !(s->port_slot_probed & (1u << slot))) {
-				if (slot >= 0 && slot < PS_EXACT_PORTS)
-					s->port_slot_probed |= 1u << slot;
-				ps_hll_add(ps->src_hll, ps_mix32(ps_fold_addr(p->src.addr)));
-			}
-		}
-	}
-
-	slot = ps_slot_add(s->dst_slots, PS_EXACT_DSTS, dst32 ? dst32 : 1, &fresh);
-	if (slot < 0)
-		s->dst_overflow = 1;
-	if (fresh || slot < 0)
-		ps_hll_add(s->dst_hll, ps_mix32(dst32));
+	count_probe(s, &pr, &key, 1);
 	return ret;
 }
 
@@ -789,6 +797,8 @@ __noinline int ps_slow_path(struct xdp_md *ctx, int proto, __u32 l3_off)
 		t->src_inserts++;
 	if (tracked & PS_TRACK_FAILED)
 		t->src_insert_failed++;
+	if (tracked & PS_TRACK_PENDING)
+		t->src_pending++;
 	return XDP_PASS;
 }
 

@@ -42,14 +42,16 @@ void validate(const RunOptions& o) {
     struct sysinfo si {};
     if (sysinfo(&si) == 0) {
         uint64_t ram = static_cast<uint64_t>(si.totalram) * si.mem_unit;
-        uint64_t need = static_cast<uint64_t>(o.max_sources) * src_entry_bytes();
+        const uint64_t per_source = src_entry_bytes() + sizeof(ps_pending) / 2;
+        uint64_t need = static_cast<uint64_t>(o.max_sources) * src_entry_bytes() +
+                        uint64_t{pending_slots_for(o.max_sources)} * sizeof(ps_pending);
         if (need > ram / 2)
             throw Error("--max-sources " + std::to_string(o.max_sources) + " needs " +
                             std::to_string(need >> 20) +
                             " MiB of kernel memory, more than half "
                             "of this machine's " +
                             std::to_string(ram >> 20) + " MiB",
-                        "choose at most " + std::to_string(ram / 2 / src_entry_bytes()));
+                        "choose at most " + std::to_string(ram / 2 / per_source));
     }
     validate(o.thresholds);
     parse_mode(o.mode);
@@ -246,10 +248,12 @@ AgentSession::AgentSession(const RunOptions& o, bool watch_persisted) : impl_(ne
     }
     if (m.pinned)
         m.drain = std::make_unique<MapDrain>(m.pinned->totals_fd(), m.pinned->src_stats_fd(),
-                                             m.pinned->port_stats_fd(), m.pinned->src_capacity());
+                                             m.pinned->src_pending_fd(), m.pinned->port_stats_fd(),
+                                             m.pinned->src_capacity());
     else
         m.drain = std::make_unique<MapDrain>(m.prog->totals_fd(), m.prog->src_stats_fd(),
-                                             m.prog->port_stats_fd(), m.prog->src_capacity());
+                                             m.prog->src_pending_fd(), m.prog->port_stats_fd(),
+                                             m.prog->src_capacity());
 
     const bool resumed = m.pinned || m.prog->reused_pins();
     uint64_t inserts_base = 0;

@@ -15,6 +15,7 @@ struct TotalsSnapshot {
     std::array<uint64_t, 256> tcp_flags{};
     uint64_t src_inserts = 0;
     uint64_t src_insert_failed = 0;
+    uint64_t src_pending = 0;  // first probes that waited in src_pending (no insert)
     uint64_t dst_filtered = 0;  // replay --dst: frames toward others, not in packets
 
     static TotalsSnapshot from_kernel(const ps_totals& t);
@@ -42,6 +43,8 @@ struct MapFill {
     uint64_t capacity = 0;
     uint64_t drained = 0;    // entries drained this interval
     uint64_t evictions = 0;  // since the agent started
+    uint64_t pending_slots = 0;    // src_pending's size (0: no pending table)
+    uint64_t pending_drained = 0;  // first probes still waiting there at this drain
 };
 
 struct Interval {

@@ -44,7 +44,11 @@ json stats_record(const RecordContext& ctx, const Interval& iv) {
                                 : 0.0},
                    {"inserts", iv.delta.src_inserts},
                    {"insert_failures", iv.delta.src_insert_failed},
-                   {"evictions", iv.src_map.evictions}}}};
+                   {"evictions", iv.src_map.evictions}}},
+                 {"src_pending",
+                  {{"slots", iv.src_map.pending_slots},
+                   {"first_probes", iv.delta.src_pending},
+                   {"drained", iv.src_map.pending_drained}}}};
     return j;
 }
 

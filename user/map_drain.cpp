@@ -1,4 +1,5 @@
-// MapDrain: batch lookup-and-delete of src_stats (key-walk fallback) and in-place port reads.
+// MapDrain: batch lookup-and-delete of src_stats (key-walk fallback), claims of the first probes
+// waiting in src_pending, and in-place port reads.
 #include "map_drain.h"
 
 #include <bpf/bpf.h>
@@ -8,15 +9,31 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "error.h"
 #include "hll.h"
 
 namespace probescope {
 
-MapDrain::MapDrain(int totals_fd, int src_stats_fd, int port_stats_fd, uint32_t src_capacity)
+MapDrain::MapDrain(int totals_fd, int src_stats_fd, int src_pending_fd, int port_stats_fd,
+                   uint32_t src_capacity)
     : totals_fd_(totals_fd), src_fd_(src_stats_fd), src_capacity_(src_capacity) {
     size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    if (src_pending_fd >= 0) {
+        bpf_map_info info{};
+        uint32_t len = sizeof(info);
+        if (bpf_obj_get_info_by_fd(src_pending_fd, &info, &len) != 0)
+            throw Error(errno_text("cannot read src_pending's size", errno));
+        if (info.max_entries > 1) {  // one slot: the program keeps no table
+            pend_slots_ = info.max_entries;
+            pend_len_ = (sizeof(ps_pending) * pend_slots_ + page - 1) / page * page;
+            void* m = mmap(nullptr, pend_len_, PROT_READ | PROT_WRITE, MAP_SHARED, src_pending_fd, 0);
+            if (m == MAP_FAILED) throw Error(errno_text("cannot mmap src_pending", errno));
+            pend_ = static_cast<ps_pending*>(m);
+            slot_claim_.assign(pend_slots_, -1);
+        }
+    }
     ports_len_ = (sizeof(ps_port_stats) * PS_PORT_TABLE_SIZE + page - 1) / page * page;
     void* p = mmap(nullptr, ports_len_, PROT_READ, MAP_SHARED, port_stats_fd, 0);
     if (p == MAP_FAILED) throw Error(errno_text("cannot mmap port_stats", errno));
@@ -28,6 +45,7 @@ MapDrain::MapDrain(int totals_fd, int src_stats_fd, int port_stats_fd, uint32_t 
 
 MapDrain::~MapDrain() {
     if (ports_) munmap(const_cast<ps_port_stats*>(ports_), ports_len_);
+    if (pend_) munmap(pend_, pend_len_);
 }
 
 TotalsSnapshot MapDrain::read_totals() const { return read_totals_map(totals_fd_); }
@@ -55,7 +73,65 @@ static void append_sample(std::vector<SourceSample>& out, const ps_src_key& key,
         s.stats.pkts[ps_technique_class(t)] += stats.technique[t];
 }
 
+// Claims every full src_pending slot: a copy taken while the slot's state (generation
+// included) stayed the same, then a compare-and-swap to empty. The program claims the same
+// way before it promotes a record, so each record is counted exactly once.
+void MapDrain::claim_pending() {
+    claimed_.clear();
+    claim_used_.clear();
+    for (uint32_t i = 0; i < pend_slots_; ++i) {
+        ps_pending* e = &pend_[i];
+        uint32_t st = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
+        if (PS_PENDING_STATE(st) != PS_PENDING_FULL) continue;
+        ps_pending copy;
+        memcpy(&copy, e, sizeof(copy));
+        uint32_t expect = st;
+        if (!__atomic_compare_exchange_n(&e->state, &expect, st - PS_PENDING_FULL, false,
+                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            continue;  // promoted by the program meanwhile: src_stats has it now
+        slot_claim_[i] = static_cast<int32_t>(claimed_.size());
+        claimed_.push_back(copy);
+    }
+    claim_used_.assign(claimed_.size(), 0);
+}
+
+// A src_stats entry, with the first probe of the same source that still waited in its
+// src_pending slot (two CPUs raced on the source's first probes) counted into it.
+void MapDrain::append_entry(std::vector<SourceSample>& out, const ps_src_key& key,
+                            ps_src_stats& stats) {
+    if (!claimed_.empty()) {
+        int32_t c = slot_claim_[ps_pending_slot(key.addr, pend_slots_ - 1)];
+        if (c >= 0 && !claim_used_[c] && memcmp(claimed_[c].key.addr, key.addr, 16) == 0) {
+            const ps_probe& p = claimed_[c].probe;
+            const __u64 first = stats.first_seen_ns, last = stats.last_seen_ns;
+            ps_apply_probe(&stats, &p);
+            stats.first_seen_ns = std::min(first, p.now_ns);
+            stats.last_seen_ns = std::max(last, p.now_ns);
+            claim_used_[c] = 1;
+        }
+    }
+    append_sample(out, key, stats);
+}
+
 size_t MapDrain::drain_sources(std::vector<SourceSample>& out) {
+    claim_pending();
+    size_t n = drain_src_stats(out);
+    pending_drained_ = 0;
+    for (size_t c = 0; c < claimed_.size(); ++c) {
+        const ps_pending& rec = claimed_[c];
+        slot_claim_[ps_pending_slot(rec.key.addr, pend_slots_ - 1)] = -1;
+        if (claim_used_[c]) continue;
+        // The same counters the program's insert and first probe would have left.
+        ps_src_stats stats{};
+        stats.first_seen_ns = rec.probe.now_ns;
+        ps_apply_probe(&stats, &rec.probe);
+        append_sample(out, rec.key, stats);
+        ++pending_drained_;
+    }
+    return n + pending_drained_;
+}
+
+size_t MapDrain::drain_src_stats(std::vector<SourceSample>& out) {
     if (!batch_ok_) return drain_by_key(out);
     size_t total = 0;
     ps_src_key out_batch{};
@@ -74,7 +150,7 @@ size_t MapDrain::drain_sources(std::vector<SourceSample>& out) {
             throw Error(errno_text("cannot drain src_stats", e));
         }
         first = false;
-        for (uint32_t i = 0; i < count; ++i) append_sample(out, keys_[i], values_[i]);
+        for (uint32_t i = 0; i < count; ++i) append_entry(out, keys_[i], values_[i]);
         total += count;
         if (e == ENOENT) break;
     }
@@ -96,7 +172,7 @@ size_t MapDrain::drain_by_key(std::vector<SourceSample>& out) {
         ps_src_stats v{};
         if (bpf_map_lookup_and_delete_elem(src_fd_, &k, &v) == 0 ||
             (bpf_map_lookup_elem(src_fd_, &k, &v) == 0 && bpf_map_delete_elem(src_fd_, &k) == 0)) {
-            append_sample(out, k, v);
+            append_entry(out, k, v);
             ++n;
         }
     }
@@ -133,12 +209,14 @@ Interval MapDrain::read_interval(uint64_t now_ns, double seconds) {
     iv.sources.clear();
     drain_sources(iv.sources);
     read_ports(iv.ports);
-    drained_total_ += iv.sources.size();
+    const uint64_t entries = iv.sources.size() - pending_drained_;  // src_stats entries
+    drained_total_ += entries;
     // Inserts that were neither drained nor still present were evicted by the LRU.
     int64_t ev = static_cast<int64_t>(iv.cumulative.src_inserts - inserts_base_) -
                  static_cast<int64_t>(drained_total_);
     evictions_ = std::max<int64_t>(evictions_, ev);
-    iv.src_map = {src_capacity_, iv.sources.size(), static_cast<uint64_t>(evictions_)};
+    iv.src_map = {src_capacity_, entries, static_cast<uint64_t>(evictions_), pend_slots_,
+                  pending_drained_};
     return iv;
 }
 

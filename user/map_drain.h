@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "interval.h"
+#include "probescope/track.h"
 
 namespace probescope {
 
@@ -15,15 +16,22 @@ class MapDrain {
 public:
     static constexpr uint32_t kBatch = 4096;  // entries per lookup-and-delete batch
 
-    MapDrain(int totals_fd, int src_stats_fd, int port_stats_fd, uint32_t src_capacity);
+    // src_pending_fd < 0: no src_pending table to drain.
+    MapDrain(int totals_fd, int src_stats_fd, int src_pending_fd, int port_stats_fd,
+             uint32_t src_capacity);
     ~MapDrain();
     MapDrain(const MapDrain&) = delete;
     MapDrain& operator=(const MapDrain&) = delete;
 
     // Sum of every CPU's slot.
     TotalsSnapshot read_totals() const;
-    // Moves every src_stats entry into out (lookup-and-delete), batched where the kernel can.
+    // Moves every source into out: each src_stats entry (lookup-and-delete, batched where the
+    // kernel can) with the first probe that may still wait for it in src_pending, and each
+    // source whose first probe alone waits there. Returns the sources.
     size_t drain_sources(std::vector<SourceSample>& out);
+    // Sources of the last drain that came from src_pending alone (no src_stats entry).
+    size_t pending_drained() const { return pending_drained_; }
+    uint32_t pending_slots() const { return pend_slots_; }
     // Entries in src_stats now (a key walk; for start-up accounting only).
     uint64_t count_sources() const;
     // Ports whose packet counter moved since the last call.
@@ -48,8 +56,18 @@ public:
     const TotalsSnapshot& reported() const { return prev_; }
 
 private:
+    size_t drain_src_stats(std::vector<SourceSample>& out);
     size_t drain_by_key(std::vector<SourceSample>& out);
+    void claim_pending();
+    void append_entry(std::vector<SourceSample>& out, const ps_src_key& key, ps_src_stats& stats);
     int totals_fd_, src_fd_;
+    ps_pending* pend_ = nullptr;  // src_pending, mmapped read-write (the claims are CAS)
+    size_t pend_len_ = 0;
+    uint32_t pend_slots_ = 0;
+    std::vector<ps_pending> claimed_;     // records claimed this drain
+    std::vector<int32_t> slot_claim_;     // slot -> index in claimed_, or -1
+    std::vector<uint8_t> claim_used_;     // claimed_[i] merged into a src_stats entry
+    size_t pending_drained_ = 0;
     uint32_t src_capacity_;
     const ps_port_stats* ports_ = nullptr;
     size_t ports_len_ = 0;

@@ -39,12 +39,13 @@ void validate(const ReplayOptions& o) {
 
 int run_replay(const ReplayOptions& o, const std::function<void(const nlohmann::json&)>& also) {
     validate(o);
-    LoadConfig lc{o.max_sources, PS_CLOCK_USER, "", {}};
+    LoadConfig lc{o.max_sources, 0, PS_CLOCK_USER, "", {}};
     lc.dst_prefixes = dst_prefixes(o);
     check_privileges();
     check_kernel();
     auto prog = LoadedProgram::load(lc);
-    MapDrain drain(prog->totals_fd(), prog->src_stats_fd(), prog->port_stats_fd(), o.max_sources);
+    MapDrain drain(prog->totals_fd(), prog->src_stats_fd(), prog->src_pending_fd(),
+                   prog->port_stats_fd(), o.max_sources);
 
     ResearchScannerLists research;
     for (const auto& path : o.research_lists) research.load_file(path);

@@ -26,7 +26,7 @@
 namespace probescope {
 namespace fs = std::filesystem;
 
-static constexpr const char* kMapNames[] = {"totals", "src_stats", "port_stats"};
+static constexpr const char* kMapNames[] = {"totals", "src_stats", "port_stats", "src_pending"};
 
 void check_privileges() {
     uint64_t eff = 0;
@@ -79,6 +79,12 @@ const char* mode_name(XdpMode m) {
     }
 }
 
+uint32_t pending_slots_for(uint32_t max_sources) {
+    uint32_t slots = 1;
+    while (slots <= max_sources / 4) slots *= 2;  // the largest power of two <= max_sources / 2
+    return slots;
+}
+
 uint64_t src_entry_bytes() {
     // htab_elem header (~48 bytes) plus key and value, each rounded to 8.
     return 48 + ((sizeof(ps_src_key) + 7) & ~7ul) + ((sizeof(ps_src_stats) + 7) & ~7ul);
@@ -106,6 +112,12 @@ std::unique_ptr<LoadedProgram> LoadedProgram::load(const LoadConfig& cfg) {
     lp->skel_->rodata->filter_dst = !cfg.dst_prefixes.empty();
     if (int err = bpf_map__set_max_entries(lp->skel_->maps.src_stats, cfg.max_sources))
         throw Error(errno_text("cannot size src_stats", err));
+    const uint32_t slots = cfg.pending_slots ? cfg.pending_slots : pending_slots_for(cfg.max_sources);
+    if (slots & (slots - 1))
+        throw Error("src_pending needs a power of two slots, not " + std::to_string(slots));
+    lp->skel_->rodata->pending_mask = slots - 1;
+    if (int err = bpf_map__set_max_entries(lp->skel_->maps.src_pending, slots))
+        throw Error(errno_text("cannot size src_pending", err));
     lp->src_capacity_ = cfg.max_sources;
 
     if (!cfg.pin_dir.empty()) {
@@ -175,7 +187,7 @@ void LoadedProgram::unpin() {
 std::unique_ptr<PinnedMaps> PinnedMaps::open(const std::string& pin_dir) {
     std::unique_ptr<PinnedMaps> pm(new PinnedMaps());
     pm->pin_dir_ = pin_dir;
-    for (int i = 0; i < 3; ++i) {
+    for (int i = 0; i < 4; ++i) {
         std::string path = pin_dir + "/" + kMapNames[i];
         pm->fds_[i] = bpf_obj_get(path.c_str());
         if (pm->fds_[i] >= 0) continue;
@@ -211,6 +223,7 @@ LoadedProgram::~LoadedProgram() {
 int LoadedProgram::prog_fd() const { return bpf_program__fd(skel_->progs.probescope_xdp); }
 int LoadedProgram::totals_fd() const { return bpf_map__fd(skel_->maps.totals); }
 int LoadedProgram::src_stats_fd() const { return bpf_map__fd(skel_->maps.src_stats); }
+int LoadedProgram::src_pending_fd() const { return bpf_map__fd(skel_->maps.src_pending); }
 int LoadedProgram::port_stats_fd() const { return bpf_map__fd(skel_->maps.port_stats); }
 void LoadedProgram::set_user_clock(uint64_t ns) { skel_->bss->user_clock_ns = ns; }
 

@@ -15,8 +15,15 @@ namespace probescope {
 
 enum class XdpMode { Auto, Native, Generic };
 
+// src_pending slots for a src_stats of max_sources entries: the largest power of two up to
+// half of it (1, no table, below 4).
+uint32_t pending_slots_for(uint32_t max_sources);
+
 struct LoadConfig {
     uint32_t max_sources = 65536;
+    // src_pending slots, a power of two: 1 means no table (every source inserted at once);
+    // 0 means pending_slots_for(max_sources).
+    uint32_t pending_slots = 0;
     ps_clock_source clock = PS_CLOCK_KTIME_COARSE;
     std::string pin_dir;  // empty: do not pin
     // Count only frames toward these prefixes (v4-mapped address, prefix length 0..128).
@@ -46,6 +53,7 @@ public:
     int prog_fd() const;
     int totals_fd() const;
     int src_stats_fd() const;
+    int src_pending_fd() const;
     int port_stats_fd() const;
     uint32_t src_capacity() const { return src_capacity_; }
     struct probescope_bpf* skel() {
@@ -82,13 +90,14 @@ public:
     int totals_fd() const { return fds_[0]; }
     int src_stats_fd() const { return fds_[1]; }
     int port_stats_fd() const { return fds_[2]; }
+    int src_pending_fd() const { return fds_[3]; }
     uint32_t src_capacity() const { return src_capacity_; }
     void unpin_at_exit() { unpin_ = true; }
 
 private:
     PinnedMaps() = default;
     std::string pin_dir_;
-    int fds_[3] = {-1, -1, -1};
+    int fds_[4] = {-1, -1, -1, -1};
     uint32_t src_capacity_ = 0;
     bool unpin_ = false;
 };

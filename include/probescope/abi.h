@@ -117,6 +117,7 @@ struct ps_totals {
 	__u64 tcp_flags[256];	 /* every TCP packet by its flags byte */
 	__u64 src_inserts;	 /* new entries written to src_stats */
 	__u64 src_insert_failed; /* could not insert (map refused): counted, not lost silently */
+	__u64 src_pending;	 /* first probes that waited in src_pending instead of an insert */
 	__u64 dst_filtered; /* IP frames not toward our prefixes (replay --dst): not in packets */
 };
 

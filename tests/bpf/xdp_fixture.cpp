@@ -55,6 +55,15 @@ static void reset_maps(const LoadedProgram& prog) {
     ASSERT_NE(ports, MAP_FAILED) << "cannot mmap port_stats: errno " << errno;
     std::memset(ports, 0, len);
     munmap(ports, len);
+
+    bpf_map_info info{};
+    uint32_t info_len = sizeof(info);
+    ASSERT_EQ(bpf_obj_get_info_by_fd(prog.src_pending_fd(), &info, &info_len), 0);
+    const size_t pend_len = (sizeof(ps_pending) * info.max_entries + page - 1) / page * page;
+    void* pend = mmap(nullptr, pend_len, PROT_READ | PROT_WRITE, MAP_SHARED, prog.src_pending_fd(), 0);
+    ASSERT_NE(pend, MAP_FAILED) << "cannot mmap src_pending: errno " << errno;
+    std::memset(pend, 0, pend_len);
+    munmap(pend, pend_len);
 }
 
 void XdpProgramTest::SetUp() {
@@ -62,11 +71,12 @@ void XdpProgramTest::SetUp() {
     // One load per test process: the verifier takes seconds over this program here, and
     // minutes under emulation (vmtest). Every test starts from zeroed maps all the same.
     static std::unique_ptr<LoadedProgram> shared;
-    if (!shared) shared = LoadedProgram::load({kMaxSources, PS_CLOCK_USER, "", {}});
+    if (!shared) shared = LoadedProgram::load({kMaxSources, 0, PS_CLOCK_USER, "", {}});
     ASSERT_NO_FATAL_FAILURE(reset_maps(*shared));
     program_ = shared.get();
     drain_ = std::make_unique<MapDrain>(program_->totals_fd(), program_->src_stats_fd(),
-                                        program_->port_stats_fd(), program_->src_capacity());
+                                        program_->src_pending_fd(), program_->port_stats_fd(),
+                                        program_->src_capacity());
 }
 
 RunResult XdpProgramTest::test_run(const Frame& frame) {

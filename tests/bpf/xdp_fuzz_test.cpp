@@ -440,9 +440,10 @@ std::string XdpFuzzTest::run_and_check(const FuzzFrame& f, uint64_t clock) {
     const auto sources = drain_sources();
     const bool tracked = cls < PS_SRC_CLASS_COUNT;
     if (d.src_insert_failed) why << "src_stats insert failed in a near-empty map; ";
-    if (sources.size() != (tracked ? 1u : 0u) || d.src_inserts != (tracked ? 1u : 0u))
+    if (sources.size() != (tracked ? 1u : 0u) ||
+        d.src_inserts + d.src_pending != (tracked ? 1u : 0u))
         why << class_name(cls) << " left " << sources.size() << " source entries (" << d.src_inserts
-            << " inserts); ";
+            << " inserts, " << d.src_pending << " waiting in src_pending); ";
     for (const auto& [key, s] : sources) {
         for (unsigned c = 0; c < PS_SRC_CLASS_COUNT; ++c)
             if (s.pkts[c] != (c == cls ? 1u : 0u))

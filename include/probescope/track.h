@@ -1,0 +1,231 @@
+/*
+ * How one probe or backscatter packet updates its source's ps_src_stats: the one definition,
+ * compiled into the XDP program (for live packets and for first probes promoted from
+ * src_pending) and into the agent (for first probes it drains from src_pending). Counters are
+ * atomic adds and slot claims compare-and-swap, so the kernel may run it on a shared entry
+ * from several CPUs at once; the agent runs it on memory of its own.
+ */
+#ifndef PROBESCOPE_TRACK_H
+#define PROBESCOPE_TRACK_H
+
+#include "probescope/abi.h"
+
+/* Keeps clang from merging bound checks the verifier must see (a no-op for the CPU). */
+#define PS_BARRIER_VAR(v) asm volatile("" : "+r"(v))
+
+/* Registers only grow; a lost race between CPUs costs one register update at most. */
+PS_ALWAYS_INLINE void ps_hll_add(__u8 *regs, __u32 hash)
+{
+	__u32 idx = ps_hll_index(hash);
+	__u32 rank = ps_hll_rank(hash);
+	__u32 shift = (idx & 1) * 4;
+	__u8 *byte = &regs[(idx >> 1) & (PS_HLL_BYTES - 1)];
+	__u8 cur;
+
+	cur = (*byte >> shift) & 0xf;
+	if (rank > cur)
+		*byte = (__u8)((*byte & ~(0xf << shift)) | (rank << shift));
+}
+
+/*
+ * Adds item to a slot set; returns the slot index or -1 when the set is full. *fresh is set
+ * when this call claimed the slot: the item is new to the set, and so to the HLL beside it.
+ * Slots are claimed with compare-and-swap, so two CPUs never take the same one.
+ */
+PS_ALWAYS_INLINE int ps_slot_add(__u32 *slots, int nslots, __u32 item, int *fresh)
+{
+	*fresh = 0;
+	for (int i = 0; i < nslots; i++) {
+		__u32 s = slots[i];
+
+		if (s == item)
+			return i;
+		if (s == 0) {
+			__u32 old = __sync_val_compare_and_swap(&slots[i], 0, item);
+
+			*fresh = old == 0;
+			if (old == 0 || old == item)
+				return i;
+		}
+	}
+	return -1;
+}
+
+/* ps_probe.flags */
+enum {
+	PS_PROBE_V4 = 1,	/* the packet was IPv4 */
+	PS_PROBE_TCP_FP = 2,	/* a TCP probe: its header facts feed the fingerprints */
+	PS_PROBE_FACTS = 4,	/* f holds the TCP header facts (a TCP probe within PS_FP_SAMPLE) */
+	PS_PROBE_UDP_EMPTY = 8, /* a UDP datagram without payload */
+};
+
+/* One packet of a tracked class, as its source's counters need it: no packet access left. */
+struct ps_probe {
+	struct ps_probe_facts f; /* header facts; unicorn_key already computed for TCP probes */
+	__u64 now_ns;		 /* probescope clock */
+	__u32 dst32;		 /* destination, ps_fold_addr */
+	__u8 cls;		 /* enum ps_class, < PS_SRC_CLASS_COUNT */
+	__u8 tech;		 /* enum ps_technique; PS_TECH_COUNT for backscatter */
+	__u8 udp_kind;		 /* enum ps_udp_probe, for UDP */
+	__u8 flags;		 /* PS_PROBE_* */
+};
+
+/* What ps_apply_probe leaves to the caller for the per-port map. */
+enum {
+	PS_APPLY_PORT = 1,     /* a probe to a TCP or UDP port: port_stats counts it */
+	PS_APPLY_PORT_NEW = 2, /* the source's first probe of that port: it joins the port's HLL */
+};
+
+/* Per-port table index of a probe's port, or PS_PORT_TABLE_SIZE when it has none. */
+PS_ALWAYS_INLINE __u32 ps_probe_port_idx(const struct ps_probe *p)
+{
+	if (p->f.l4proto == 6)
+		return PS_PORT_PROTO_TCP << 16 | p->f.dport;
+	if (p->f.l4proto == 17)
+		return PS_PORT_PROTO_UDP << 16 | p->f.dport;
+	return PS_PORT_TABLE_SIZE;
+}
+
+PS_ALWAYS_INLINE void ps_count_fingerprints(struct ps_src_stats *s, const struct ps_probe *p)
+{
+	const struct ps_probe_facts *f = &p->f;
+	__u32 n = __sync_fetch_and_add(&s->tcp_probes, 1);
+	int v4 = p->flags & PS_PROBE_V4;
+
+	if (n == 0)
+		s->first = *f;
+	if (f->ip_id == 54321 && f->ttl == 255 && f->window == 65535)
+		__sync_fetch_and_add(&s->fp_hits[PS_FP_ZMAP], 1);
+	if (v4 && f->window == 1024 && f->ip_id == ((p->dst32 ^ f->dport ^ f->seq) & 0xffff))
+		__sync_fetch_and_add(&s->fp_hits[PS_FP_MASSCAN], 1);
+	if (v4 && f->seq == p->dst32)
+		__sync_fetch_and_add(&s->fp_hits[PS_FP_MIRAI], 1);
+	if (f->window == 1024 &&
+	    ((f->opts_shape == PS_OPTS_MSS_ONLY && f->mss == 1460 && (f->tcp_flags & PS_TCP_SYN)) ||
+	     (f->opts_shape == PS_OPTS_NONE && !(f->tcp_flags & PS_TCP_SYN))))
+		__sync_fetch_and_add(&s->fp_hits[PS_FP_NMAP], 1);
+	if (n == 0 || f->seq == s->first.seq)
+		__sync_fetch_and_add(&s->fp_hits[PS_FP_SAME_SEQ], 1);
+	if (n == 0 || f->sport == s->first.sport)
+		__sync_fetch_and_add(&s->fp_hits[PS_FP_SAME_SPORT], 1);
+	if (n == 0 || f->unicorn_key == s->first.unicorn_key)
+		__sync_fetch_and_add(&s->fp_hits[PS_FP_UNICORN], 1);
+}
+
+/*
+ * Counts packet p into its source's entry s. Returns PS_APPLY_* bits for the caller's
+ * port_stats update (the per-port map is the kernel's alone).
+ */
+PS_ALWAYS_INLINE int ps_apply_probe(struct ps_src_stats *s, const struct ps_probe *p)
+{
+	__u32 cls = p->cls, tech = p->tech, n_tech = 0, port_item, proto = p->f.l4proto;
+	int slot, fresh, ret = 0;
+
+	s->last_seen_ns = p->now_ns; /* first_seen_ns is the inserter's to set */
+	/* Probes are counted once, by technique; user space derives their pkts[] from it. */
+	if (cls < PS_SRC_CLASS_COUNT) {
+		/*
+		 * Two compares kept apart: clang merges them into one range check on a copy
+		 * (cls - 5 <= 2), and the 6.1 and 6.12 verifiers never carry that bound to cls.
+		 */
+		PS_BARRIER_VAR(cls);
+		if (cls >= PS_PROBE_CLASS_COUNT)
+			__sync_fetch_and_add(&s->pkts[cls], 1);
+	}
+	/*
+	 * Tool fingerprints are ratios over a source's TCP probes: the first PS_FP_SAMPLE of each
+	 * interval decide them, and later probes skip the header reads, their atomics and the
+	 * facts (the bulk of a long scan).
+	 */
+	if (p->flags & PS_PROBE_TCP_FP) {
+		if ((p->flags & PS_PROBE_FACTS) && s->tcp_probes < PS_FP_SAMPLE) {
+			ps_count_fingerprints(s, p);
+			s->last = p->f;
+		}
+	} else {
+		s->last = p->f;
+	}
+
+	PS_BARRIER_VAR(tech);
+	if (tech < PS_TECH_COUNT)
+		n_tech = __sync_fetch_and_add(&s->technique[tech], 1);
+	if (cls == PS_CLASS_UDP) {
+		__u32 kind = p->udp_kind;
+
+		PS_BARRIER_VAR(kind);
+		if (kind < PS_UDP_PROBE_COUNT)
+			__sync_fetch_and_add(&s->udp_probe[kind], 1);
+		/* nmap -sU: one source port for the whole scan, no payload for most ports. */
+		if (n_tech == 0)
+			s->udp_first_sport = p->f.sport;
+		if (p->f.sport == s->udp_first_sport)
+			__sync_fetch_and_add(&s->udp_same_sport, 1);
+		if (p->flags & PS_PROBE_UDP_EMPTY)
+			__sync_fetch_and_add(&s->udp_empty, 1);
+	}
+
+	/*
+	 * Distinct ports and destinations: an item already in its slot set is already in the HLL
+	 * beside it (and this source in the port's HLL), so only new or overflowing items pay for
+	 * the HLL update. Backscatter hits our ports too, but they were not probed: no port_stats.
+	 */
+	if (proto == 6)
+		port_item = PS_PORT_SLOT(PS_PORT_PROTO_TCP, p->f.dport);
+	else if (proto == 17)
+		port_item = PS_PORT_SLOT(PS_PORT_PROTO_UDP, p->f.dport);
+	else
+		port_item = PS_PORT_SLOT(PS_PORT_SLOT_ICMP, 0);
+	slot = ps_slot_add(s->port_slots, PS_EXACT_PORTS, port_item, &fresh);
+	if (slot >= 0 && slot < PS_EXACT_PORTS)
+		__sync_fetch_and_add(&s->port_slot_pkts[slot], 1);
+	else
+		s->port_overflow = 1;
+	if (fresh || slot < 0)
+		ps_hll_add(s->port_hll, ps_mix32(port_item));
+	if ((proto == 6 || proto == 17) && cls < PS_PROBE_CLASS_COUNT) {
+		ret = PS_APPLY_PORT;
+		/*
+		 * The source joins the port's sketch on its first probe of the port: the slot's
+		 * probed bit says so, not the slot's freshness (backscatter may have claimed it).
+		 * A race adds the source twice, which an HLL does not count.
+		 */
+		if (slot < 0 || !(s->port_slot_probed & (1u << slot))) {
+			if (slot >= 0 && slot < PS_EXACT_PORTS)
+				s->port_slot_probed |= 1u << slot;
+			ret |= PS_APPLY_PORT_NEW;
+		}
+	}
+
+	slot = ps_slot_add(s->dst_slots, PS_EXACT_DSTS, p->dst32 ? p->dst32 : 1, &fresh);
+	if (slot < 0)
+		s->dst_overflow = 1;
+	if (fresh || slot < 0)
+		ps_hll_add(s->dst_hll, ps_mix32(p->dst32));
+	return ret;
+}
+
+/*
+ * src_pending: a source's first probe waits here, in one slot of an mmapped array picked by
+ * its address, instead of costing a src_stats insert. Its second probe moves it to src_stats
+ * (both probes counted there); the agent drains what is still waiting at each interval.
+ *
+ * state: bits 0-1 PS_PENDING_EMPTY/BUSY/FULL, bits 2-31 a generation that each new record
+ * bumps, so that a reader's compare-and-swap fails if the slot changed under its copy.
+ */
+enum { PS_PENDING_EMPTY = 0, PS_PENDING_BUSY = 1, PS_PENDING_FULL = 2 };
+#define PS_PENDING_STATE(st) ((st)&3u)
+
+struct ps_pending {
+	__u32 state;
+	__u32 pad;
+	struct ps_src_key key;
+	struct ps_probe probe;
+};
+
+/* The slot of a source address in a table of mask + 1 slots (a power of two). */
+PS_ALWAYS_INLINE __u32 ps_pending_slot(const __u8 addr[16], __u32 mask)
+{
+	return ps_mix32(ps_fold_addr(addr) ^ 0x9e3779b9u) & mask;
+}
+
+#endif /* PROBESCOPE_TRACK_H */

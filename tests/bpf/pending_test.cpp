@@ -1,0 +1,242 @@
+// src_pending: a source's first probe waits in an mmapped slot instead of a src_stats insert.
+// Whatever path a source takes (waiting, promoted by its second probe, inserted at once because
+// its slot was taken, or both at once after a race), its drained counters must be the same.
+#include <sys/mman.h>
+
+#include <cstring>
+#include <functional>
+#include <string>
+
+#include "probescope/track.h"
+#include "xdp_fixture.h"
+
+namespace probescope::test {
+namespace {
+
+constexpr uint8_t SYN = PS_TCP_SYN, ACK = PS_TCP_ACK, RST = PS_TCP_RST,
+                  XMAS = PS_TCP_FIN | PS_TCP_PSH | PS_TCP_URG;
+
+uint32_t slot_of(const std::string& v4, uint32_t slots) {
+    return ps_pending_slot(v4_key(v4).data(), slots - 1);
+}
+
+// TEST-NET addresses: the i-th of 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24.
+std::string test_net(unsigned i) {
+    static const char* nets[] = {"192.0.2.", "198.51.100.", "203.0.113."};
+    return nets[(i / 254) % 3] + std::to_string(1 + i % 254);
+}
+
+// src_pending mapped read-write, as the agent maps it.
+class PendingTable {
+public:
+    PendingTable(int fd, uint32_t slots) {
+        const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+        len_ = (sizeof(ps_pending) * slots + page - 1) / page * page;
+        void* m = mmap(nullptr, len_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (m != MAP_FAILED) table_ = static_cast<ps_pending*>(m);
+    }
+    ~PendingTable() {
+        if (table_) munmap(table_, len_);
+    }
+    bool ok() const { return table_ != nullptr; }
+    ps_pending& operator[](uint32_t slot) { return table_[slot]; }
+
+private:
+    ps_pending* table_ = nullptr;
+    size_t len_ = 0;
+};
+
+class PendingTest : public XdpProgramTest {
+protected:
+    void SetUp() override {
+        XdpProgramTest::SetUp();
+        if (IsSkipped()) return;
+        slots_ = drain_->pending_slots();
+        ASSERT_EQ(slots_, pending_slots_for(kMaxSources));
+        // A waits in an empty slot; B's slot is held by the blocker C, so B is inserted at once.
+        a_ = test_net(0);
+        for (unsigned i = 1; i < 3 * 254 && c_.empty(); ++i)
+            for (unsigned j = i + 1; j < 3 * 254 && c_.empty(); ++j)
+                if (slot_of(test_net(i), slots_) == slot_of(test_net(j), slots_) &&
+                    slot_of(test_net(i), slots_) != slot_of(a_, slots_))
+                    b_ = test_net(i), c_ = test_net(j);
+        ASSERT_FALSE(c_.empty()) << "no two TEST-NET sources share a slot of " << slots_;
+    }
+
+    // The stats of A (through src_pending) and of B (straight into src_stats) after the same
+    // frames, built by make(source).
+    std::pair<ps_src_stats, ps_src_stats> both_paths(
+        const std::vector<std::function<Frame(const std::string&)>>& frames) {
+        send(PacketBuilder().eth().ipv4(c_.c_str(), kTarget4).tcp(kScannerPort, 9, SYN), 5);
+        uint64_t clock = 100;
+        for (const auto& make : frames) {
+            send(make(a_), clock);
+            send(make(b_), clock);
+            clock += 100;
+        }
+        auto sources = drain_sources();
+        EXPECT_EQ(sources.size(), 3u);
+        return {sources[v4_key(a_)], sources[v4_key(b_)]};
+    }
+
+    uint32_t slots_ = 0;
+    std::string a_, b_, c_;
+};
+
+void expect_same_stats(const ps_src_stats& a, const ps_src_stats& b) {
+    EXPECT_EQ(memcmp(&a, &b, sizeof(a)), 0);
+    EXPECT_EQ(a.first_seen_ns, b.first_seen_ns);
+    EXPECT_EQ(a.last_seen_ns, b.last_seen_ns);
+    for (unsigned c = 0; c < PS_SRC_CLASS_COUNT; ++c) EXPECT_EQ(a.pkts[c], b.pkts[c]) << c;
+    for (unsigned t = 0; t < PS_TECH_COUNT; ++t) EXPECT_EQ(a.technique[t], b.technique[t]) << t;
+    for (unsigned f = 0; f < PS_FP_COUNT; ++f) EXPECT_EQ(a.fp_hits[f], b.fp_hits[f]) << f;
+    for (unsigned i = 0; i < PS_EXACT_PORTS; ++i) EXPECT_EQ(a.port_slots[i], b.port_slots[i]) << i;
+    EXPECT_EQ(a.first.seq, b.first.seq);
+}
+
+// n SYNs between first and last, to these TCP ports (port, packets) in slot order.
+void expect_syns(const ps_src_stats& s, uint32_t n, uint64_t first, uint64_t last,
+                 const std::vector<std::pair<uint16_t, uint32_t>>& ports) {
+    EXPECT_EQ(s.technique[PS_TECH_SYN], n);
+    EXPECT_EQ(s.pkts[PS_CLASS_TCP_SYN], n);
+    EXPECT_EQ(s.first_seen_ns, first);
+    EXPECT_EQ(s.last_seen_ns, last);
+    std::vector<std::pair<uint32_t, uint32_t>> slots;
+    for (const auto& [port, pkts] : ports) slots.push_back({PS_PORT_SLOT(PS_PORT_PROTO_TCP, port), pkts});
+    expect_port_slots(s, slots);
+}
+
+struct OneProbe {
+    const char* name;
+    std::function<Frame(const std::string&)> make;
+};
+
+// One frame of every tracked kind: the waiting first probe drains exactly as an inserted one.
+TEST_F(PendingTest, AFirstProbeDrainsFromItsSlotExactlyAsAnInsertedOne) {
+    const OneProbe probes[] = {
+        {"nmap SYN",
+         [](const std::string& s) {
+             return PacketBuilder().eth().ipv4(s.c_str(), kTarget4).tcp(kScannerPort, 22, SYN)
+                 .window(1024).tcp_options({2, 4, 0x05, 0xb4});
+         }},
+        {"zmap SYN",
+         [](const std::string& s) {
+             return PacketBuilder().eth().ipv4(s.c_str(), kTarget4).ttl(255).ip_id(54321)
+                 .tcp(kScannerPort, 80, SYN).window(65535).seq(7);
+         }},
+        {"Mirai SYN",
+         [](const std::string& s) {
+             return PacketBuilder().eth().ipv4(s.c_str(), kTarget4).tcp(kScannerPort, 23, SYN)
+                 .seq(ps_fold_addr(v4_key(kTarget4).data()));
+         }},
+        {"Xmas", [](const std::string& s) {
+             return PacketBuilder().eth().ipv4(s.c_str(), kTarget4).tcp(kScannerPort, 21, XMAS);
+         }},
+        {"ACK probe", [](const std::string& s) {
+             return PacketBuilder().eth().ipv4(s.c_str(), kTarget4).tcp(kScannerPort, 25, ACK)
+                 .window(1024);
+         }},
+        {"UDP version.bind",
+         [](const std::string& s) {
+             return PacketBuilder().eth().ipv4(s.c_str(), kTarget4).udp(kScannerPort, 53)
+                 .payload({0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 7, 'v', 'e', 'r', 's', 'i',
+                           'o', 'n', 4, 'b', 'i', 'n', 'd', 0, 0, 16, 0, 3});
+         }},
+        {"UDP empty", [](const std::string& s) {
+             return PacketBuilder().eth().ipv4(s.c_str(), kTarget4).udp(kScannerPort, 161);
+         }},
+        {"ICMP echo", [](const std::string& s) {
+             return PacketBuilder().eth().ipv4(s.c_str(), kTarget4).icmp(8, 0);
+         }},
+        {"SYN-ACK backscatter", [](const std::string& s) {
+             return PacketBuilder().eth().ipv4(s.c_str(), kTarget4).tcp(80, kScannerPort,
+                                                                          SYN | ACK);
+         }},
+        {"RST backscatter", [](const std::string& s) {
+             return PacketBuilder().eth().ipv4(s.c_str(), kTarget4).tcp(443, kScannerPort, RST);
+         }},
+        {"ICMP unreachable", [](const std::string& s) {
+             return PacketBuilder().eth().ipv4(s.c_str(), kTarget4).icmp(3, 3);
+         }},
+    };
+    for (const auto& p : probes) {
+        SCOPED_TRACE(p.name);
+        SetUp();
+        const auto [a, b] = both_paths({p.make});
+        expect_same_stats(a, b);
+        const TotalsSnapshot t = totals();
+        EXPECT_EQ(t.src_pending, 2u);  // A and the blocker C wait; B was inserted
+        EXPECT_EQ(t.src_inserts, 1u);
+        // The drain emptied every slot: nothing is drained twice.
+        EXPECT_TRUE(drain_sources().empty());
+    }
+}
+
+// A second probe moves the waiting first one into src_stats: both counted there, once.
+TEST_F(PendingTest, ASecondProbePromotesTheFirstIntoSrcStats) {
+    auto syn_to = [](uint16_t port) {
+        return [port](const std::string& s) {
+            return Frame(PacketBuilder().eth().ipv4(s.c_str(), kTarget4).tcp(kScannerPort, port, SYN)
+                             .window(1024).seq(1000 + port));
+        };
+    };
+    const auto [a, b] = both_paths({syn_to(22), syn_to(80), syn_to(22), syn_to(443)});
+    expect_same_stats(a, b);
+    expect_syns(a, 4, 100, 400, {{22, 2}, {80, 1}, {443, 1}});
+    const TotalsSnapshot t = totals();
+    EXPECT_EQ(t.src_pending, 2u);  // A's first probe and C's
+    EXPECT_EQ(t.src_inserts, 2u);  // A on its second probe, B on its first
+    // The port table counted each source once per port, whichever path it took.
+    for (const PortSample& p : moved_ports()) {
+        if (p.port == 22) EXPECT_EQ(p.total_packets, 4u);
+        if (p.port == 22 || p.port == 80 || p.port == 443)
+            EXPECT_NEAR(p.distinct_sources, 2.0, 0.01) << p.port;
+    }
+}
+
+// Two CPUs racing on a source's first probes can leave it in src_stats and in its slot at once
+// (the slot was busy while the other CPU inserted). Rebuilt here by putting a claimed record
+// back: the drain must count it into the entry, one source with every probe.
+TEST_F(PendingTest, AFirstProbeLeftBesideItsEntryIsCountedIntoIt) {
+    PendingTable table(program_->src_pending_fd(), slots_);
+    ASSERT_TRUE(table.ok());
+    const uint32_t slot = slot_of(a_, slots_);
+    auto syn = [&](uint16_t port) {
+        return Frame(PacketBuilder().eth().ipv4(a_.c_str(), kTarget4).tcp(kScannerPort, port, SYN));
+    };
+
+    send(syn(22), 100);
+    ps_pending first = table[slot];
+    ASSERT_EQ(PS_PENDING_STATE(first.state), PS_PENDING_FULL);
+    ASSERT_EQ(drain_sources().size(), 1u);  // claimed
+    EXPECT_EQ(PS_PENDING_STATE(table[slot].state), PS_PENDING_EMPTY);
+    send(syn(80), 200);
+    send(syn(443), 300);  // promotes: src_stats holds 80 and 443
+    table[slot] = first;  // the racing CPU's record of port 22
+    const auto sources = drain_sources();
+    ASSERT_EQ(sources.size(), 1u);
+    const ps_src_stats& s = sources.at(v4_key(a_));
+    expect_syns(s, 3, 100, 300, {{80, 1}, {443, 1}, {22, 1}});
+    EXPECT_EQ(PS_PENDING_STATE(table[slot].state), PS_PENDING_EMPTY);
+}
+
+// A slot the program is writing (busy) is neither claimed nor overwritten: the source goes
+// straight to src_stats, and the drain leaves the busy slot alone.
+TEST_F(PendingTest, ABusySlotSendsTheSourceToSrcStats) {
+    PendingTable table(program_->src_pending_fd(), slots_);
+    ASSERT_TRUE(table.ok());
+    const uint32_t slot = slot_of(a_, slots_);
+    table[slot].state = 4 | PS_PENDING_BUSY;
+
+    send(PacketBuilder().eth().ipv4(a_.c_str(), kTarget4).tcp(kScannerPort, 22, SYN), 100);
+    const TotalsSnapshot t = totals();
+    EXPECT_EQ(t.src_pending, 0u);
+    EXPECT_EQ(t.src_inserts, 1u);
+    const auto sources = drain_sources();
+    ASSERT_EQ(sources.size(), 1u);
+    EXPECT_EQ(sources.at(v4_key(a_)).technique[PS_TECH_SYN], 1u);
+    EXPECT_EQ(table[slot].state, 4u | PS_PENDING_BUSY);
+}
+
+}  // namespace
+}  // namespace probescope::test
