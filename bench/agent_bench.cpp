@@ -95,7 +95,7 @@ uint64_t fill(int prog_fd, uint32_t first, uint32_t n, uint32_t probes) {
 }
 
 struct Step {
-    size_t drained = 0, records = 0, bytes = 0;
+    size_t drained = 0, from_pending = 0, records = 0, bytes = 0;
     double drain_cpu = 0, drain_wall = 0, classify_cpu = 0, classify_wall = 0, dump_cpu = 0;
 };
 
@@ -111,6 +111,7 @@ Step one_interval(MapDrain& drain, IntervalProcessor& proc, const Clock& clock) 
         ++s.records;
     });
     s.drained = iv.sources.size();
+    s.from_pending = iv.src_map.pending_drained;
     // As the agent does: the buffer goes back to MapDrain, and the next interval drains into it.
     drain.recycle(std::move(iv.sources));
     double c2 = cpu_ms(), w2 = wall_ms();
@@ -121,6 +122,7 @@ Step one_interval(MapDrain& drain, IntervalProcessor& proc, const Clock& clock) 
 
 nlohmann::json step_json(const Step& s) {
     return {{"drained", s.drained},
+            {"drained_from_src_pending", s.from_pending},
             {"records", s.records},
             {"record_bytes", s.bytes},
             {"drain_cpu_ms", s.drain_cpu},

@@ -42,7 +42,7 @@ void validate(const RunOptions& o) {
     struct sysinfo si {};
     if (sysinfo(&si) == 0) {
         uint64_t ram = static_cast<uint64_t>(si.totalram) * si.mem_unit;
-        const uint64_t per_source = src_entry_bytes() + sizeof(ps_pending) / 2;
+        const uint64_t per_source = src_entry_bytes() + 2 * sizeof(ps_pending);
         uint64_t need = static_cast<uint64_t>(o.max_sources) * src_entry_bytes() +
                         uint64_t{pending_slots_for(o.max_sources)} * sizeof(ps_pending);
         if (need > ram / 2)

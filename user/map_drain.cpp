@@ -28,7 +28,8 @@ MapDrain::MapDrain(int totals_fd, int src_stats_fd, int src_pending_fd, int port
         if (info.max_entries > 1) {  // one slot: the program keeps no table
             pend_slots_ = info.max_entries;
             pend_len_ = (sizeof(ps_pending) * pend_slots_ + page - 1) / page * page;
-            void* m = mmap(nullptr, pend_len_, PROT_READ | PROT_WRITE, MAP_SHARED, src_pending_fd, 0);
+            void* m =
+                mmap(nullptr, pend_len_, PROT_READ | PROT_WRITE, MAP_SHARED, src_pending_fd, 0);
             if (m == MAP_FAILED) throw Error(errno_text("cannot mmap src_pending", errno));
             pend_ = static_cast<ps_pending*>(m);
             slot_claim_.assign(pend_slots_, -1);

@@ -80,8 +80,9 @@ const char* mode_name(XdpMode m) {
 }
 
 uint32_t pending_slots_for(uint32_t max_sources) {
-    uint32_t slots = 1;
-    while (slots <= max_sources / 4) slots *= 2;  // the largest power of two <= max_sources / 2
+    if (max_sources < 4) return 1;
+    uint32_t slots = 4;
+    while (slots < max_sources && slots < kMaxPendingSlots) slots *= 2;
     return slots;
 }
 
@@ -112,7 +113,8 @@ std::unique_ptr<LoadedProgram> LoadedProgram::load(const LoadConfig& cfg) {
     lp->skel_->rodata->filter_dst = !cfg.dst_prefixes.empty();
     if (int err = bpf_map__set_max_entries(lp->skel_->maps.src_stats, cfg.max_sources))
         throw Error(errno_text("cannot size src_stats", err));
-    const uint32_t slots = cfg.pending_slots ? cfg.pending_slots : pending_slots_for(cfg.max_sources);
+    const uint32_t slots =
+        cfg.pending_slots ? cfg.pending_slots : pending_slots_for(cfg.max_sources);
     if (slots & (slots - 1))
         throw Error("src_pending needs a power of two slots, not " + std::to_string(slots));
     lp->skel_->rodata->pending_mask = slots - 1;

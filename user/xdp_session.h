@@ -15,8 +15,10 @@ namespace probescope {
 
 enum class XdpMode { Auto, Native, Generic };
 
-// src_pending slots for a src_stats of max_sources entries: the largest power of two up to
-// half of it (1, no table, below 4).
+// src_pending slots for a src_stats of max_sources entries: the smallest power of two not
+// below it, at most kMaxPendingSlots (1, no table, below 4). A slot is 64 bytes against about
+// 750 for an entry, and the more slots, the fewer new sources collide and are inserted at once.
+inline constexpr uint32_t kMaxPendingSlots = 1u << 24;
 uint32_t pending_slots_for(uint32_t max_sources);
 
 struct LoadConfig {

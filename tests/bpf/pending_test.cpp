@@ -102,7 +102,8 @@ void expect_syns(const ps_src_stats& s, uint32_t n, uint64_t first, uint64_t las
     EXPECT_EQ(s.first_seen_ns, first);
     EXPECT_EQ(s.last_seen_ns, last);
     std::vector<std::pair<uint32_t, uint32_t>> slots;
-    for (const auto& [port, pkts] : ports) slots.push_back({PS_PORT_SLOT(PS_PORT_PROTO_TCP, port), pkts});
+    for (const auto& [port, pkts] : ports)
+        slots.push_back({PS_PORT_SLOT(PS_PORT_PROTO_TCP, port), pkts});
     expect_port_slots(s, slots);
 }
 
@@ -116,46 +117,74 @@ TEST_F(PendingTest, AFirstProbeDrainsFromItsSlotExactlyAsAnInsertedOne) {
     const OneProbe probes[] = {
         {"nmap SYN",
          [](const std::string& s) {
-             return PacketBuilder().eth().ipv4(s.c_str(), kTarget4).tcp(kScannerPort, 22, SYN)
-                 .window(1024).tcp_options({2, 4, 0x05, 0xb4});
+             return PacketBuilder()
+                 .eth()
+                 .ipv4(s.c_str(), kTarget4)
+                 .tcp(kScannerPort, 22, SYN)
+                 .window(1024)
+                 .tcp_options({2, 4, 0x05, 0xb4});
          }},
         {"zmap SYN",
          [](const std::string& s) {
-             return PacketBuilder().eth().ipv4(s.c_str(), kTarget4).ttl(255).ip_id(54321)
-                 .tcp(kScannerPort, 80, SYN).window(65535).seq(7);
+             return PacketBuilder()
+                 .eth()
+                 .ipv4(s.c_str(), kTarget4)
+                 .ttl(255)
+                 .ip_id(54321)
+                 .tcp(kScannerPort, 80, SYN)
+                 .window(65535)
+                 .seq(7);
          }},
         {"Mirai SYN",
          [](const std::string& s) {
-             return PacketBuilder().eth().ipv4(s.c_str(), kTarget4).tcp(kScannerPort, 23, SYN)
+             return PacketBuilder()
+                 .eth()
+                 .ipv4(s.c_str(), kTarget4)
+                 .tcp(kScannerPort, 23, SYN)
                  .seq(ps_fold_addr(v4_key(kTarget4).data()));
          }},
-        {"Xmas", [](const std::string& s) {
+        {"Xmas",
+         [](const std::string& s) {
              return PacketBuilder().eth().ipv4(s.c_str(), kTarget4).tcp(kScannerPort, 21, XMAS);
          }},
-        {"ACK probe", [](const std::string& s) {
-             return PacketBuilder().eth().ipv4(s.c_str(), kTarget4).tcp(kScannerPort, 25, ACK)
+        {"ACK probe",
+         [](const std::string& s) {
+             return PacketBuilder()
+                 .eth()
+                 .ipv4(s.c_str(), kTarget4)
+                 .tcp(kScannerPort, 25, ACK)
                  .window(1024);
          }},
         {"UDP version.bind",
          [](const std::string& s) {
-             return PacketBuilder().eth().ipv4(s.c_str(), kTarget4).udp(kScannerPort, 53)
-                 .payload({0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 7, 'v', 'e', 'r', 's', 'i',
-                           'o', 'n', 4, 'b', 'i', 'n', 'd', 0, 0, 16, 0, 3});
+             return PacketBuilder()
+                 .eth()
+                 .ipv4(s.c_str(), kTarget4)
+                 .udp(kScannerPort, 53)
+                 .payload({0x12, 0x34, 0,   0,   0,   1, 0,   0,   0,   0,   0, 0, 7,  'v', 'e',
+                           'r',  's',  'i', 'o', 'n', 4, 'b', 'i', 'n', 'd', 0, 0, 16, 0,   3});
          }},
-        {"UDP empty", [](const std::string& s) {
+        {"UDP empty",
+         [](const std::string& s) {
              return PacketBuilder().eth().ipv4(s.c_str(), kTarget4).udp(kScannerPort, 161);
          }},
-        {"ICMP echo", [](const std::string& s) {
+        {"ICMP echo",
+         [](const std::string& s) {
              return PacketBuilder().eth().ipv4(s.c_str(), kTarget4).icmp(8, 0);
          }},
-        {"SYN-ACK backscatter", [](const std::string& s) {
-             return PacketBuilder().eth().ipv4(s.c_str(), kTarget4).tcp(80, kScannerPort,
-                                                                          SYN | ACK);
+        {"SYN-ACK backscatter",
+         [](const std::string& s) {
+             return PacketBuilder()
+                 .eth()
+                 .ipv4(s.c_str(), kTarget4)
+                 .tcp(80, kScannerPort, SYN | ACK);
          }},
-        {"RST backscatter", [](const std::string& s) {
+        {"RST backscatter",
+         [](const std::string& s) {
              return PacketBuilder().eth().ipv4(s.c_str(), kTarget4).tcp(443, kScannerPort, RST);
          }},
-        {"ICMP unreachable", [](const std::string& s) {
+        {"ICMP unreachable",
+         [](const std::string& s) {
              return PacketBuilder().eth().ipv4(s.c_str(), kTarget4).icmp(3, 3);
          }},
     };
@@ -176,8 +205,12 @@ TEST_F(PendingTest, AFirstProbeDrainsFromItsSlotExactlyAsAnInsertedOne) {
 TEST_F(PendingTest, ASecondProbePromotesTheFirstIntoSrcStats) {
     auto syn_to = [](uint16_t port) {
         return [port](const std::string& s) {
-            return Frame(PacketBuilder().eth().ipv4(s.c_str(), kTarget4).tcp(kScannerPort, port, SYN)
-                             .window(1024).seq(1000 + port));
+            return Frame(PacketBuilder()
+                             .eth()
+                             .ipv4(s.c_str(), kTarget4)
+                             .tcp(kScannerPort, port, SYN)
+                             .window(1024)
+                             .seq(1000 + port));
         };
     };
     const auto [a, b] = both_paths({syn_to(22), syn_to(80), syn_to(22), syn_to(443)});
