@@ -3,7 +3,6 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -24,6 +23,7 @@
 #include "error.h"
 #include "map_drain.h"
 #include "map_fill.h"
+#include "mapped_array.h"
 #include "packet_builder.h"
 #include "probescope/track.h"
 #include "xdp_pass.skel.h"
@@ -219,8 +219,6 @@ uint64_t class_count(int totals_fd, ps_class cls) {
     return read_totals_map(totals_fd).classes[cls];
 }
 
-uint64_t src_inserts(int totals_fd) { return read_totals_map(totals_fd).src_inserts; }
-
 json measure_case(const Programs& p, const PacketCase& c, const Options& o, const char* fill) {
     uint32_t best_pass = UINT32_MAX, best_ps = UINT32_MAX;
     const int totals_fd = p.probescope->totals_fd();
@@ -265,29 +263,16 @@ enum class NewPath { First, Second, TableFull };
 // once) for the life of this object; the table as it was afterwards.
 class BusyPendingTable {
 public:
-    explicit BusyPendingTable(int fd) {
-        bpf_map_info info{};
-        uint32_t len = sizeof(info);
-        if (int err = bpf_obj_get_info_by_fd(fd, &info, &len))
-            throw Error(errno_text("cannot read src_pending info", err));
-        const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-        slots_ = info.max_entries;
-        len_ = (sizeof(ps_pending) * slots_ + page - 1) / page * page;
-        void* m = mmap(nullptr, len_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        if (m == MAP_FAILED) throw Error(errno_text("cannot mmap src_pending", errno));
-        table_ = static_cast<ps_pending*>(m);
-        saved_.assign(table_, table_ + slots_);
-        for (uint32_t i = 0; i < slots_; ++i) table_[i].state = PS_PENDING_BUSY;
+    explicit BusyPendingTable(int fd)
+        : map_(fd, sizeof(ps_pending), true, "src_pending"), table_(map_.as<ps_pending>()) {
+        saved_.assign(table_, table_ + map_.entries());
+        for (uint32_t i = 0; i < map_.entries(); ++i) table_[i].state = PS_PENDING_BUSY;
     }
-    ~BusyPendingTable() {
-        std::copy(saved_.begin(), saved_.end(), table_);
-        munmap(table_, len_);
-    }
+    ~BusyPendingTable() { std::copy(saved_.begin(), saved_.end(), table_); }
 
 private:
-    ps_pending* table_ = nullptr;
-    size_t len_ = 0;
-    uint32_t slots_ = 0;
+    MappedArray map_;
+    ps_pending* table_;
     std::vector<ps_pending> saved_;
 };
 
@@ -331,10 +316,9 @@ json measure_new_source(const Programs& p, const Options& o, const char* fill,
     // was inserted at once, already in src_stats (neither counter moves).
     const uint64_t moved = d.src_pending + d.src_inserts;
     if ((path == NewPath::Second ? d.src_pending != 0 : moved != runs) || on_path < runs * 9 / 10)
-        throw Error(std::to_string(d.src_pending) + " waiting, " +
-                    std::to_string(d.src_inserts) + " inserted and " +
-                    std::to_string(d.src_insert_failed) + " not inserted of " + std::to_string(runs) +
-                    " new-source SYNs: too few took the path measured");
+        throw Error(std::to_string(d.src_pending) + " waiting, " + std::to_string(d.src_inserts) +
+                    " inserted and " + std::to_string(d.src_insert_failed) + " not inserted of " +
+                    std::to_string(runs) + " new-source SYNs: too few took the path measured");
     const double added = s_new.median - s_known.median;
     const double estimate = known_repeat_ns + added;
     const double ratio = estimate / pass_repeat_ns;
@@ -634,6 +618,8 @@ void dump_jit(const std::string& dir) {
         off += lens[i];
     }
     btf__free(kbtf);
+    // What the verifier walked to accept the program (of its 1,000,000-instruction limit).
+    write_file(dir + "/verified_insns", std::to_string(info.verified_insns) + "\n");
     std::cout << out.dump() << "\n";
 }
 

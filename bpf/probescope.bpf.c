@@ -589,12 +589,15 @@ static __always_inline int same_key(const struct ps_src_key *a, const struct ps_
 
 /*
  * A source not in src_stats: its first probe waits in its src_pending slot (STORED), or its
- * waiting first probe leaves the slot for *first (PROMOTED: the caller inserts the source and
- * counts both). A slot held by another source, or busy on another CPU, leaves the source to
- * the caller's insert (NONE): nothing is ever overwritten.
+ * waiting first probe is copied to *first and its slot, still busy, to *held (PROMOTED: the
+ * caller inserts the source, then empties the slot, or marks it full again if the insert
+ * failed). A slot held by another source, or busy on another CPU, leaves the source to the
+ * caller's insert (NONE): nothing is ever overwritten. The key is compared only once the
+ * slot is claimed: before, a weakly ordered CPU could see a new record's state beside the
+ * previous record's key.
  */
 static __always_inline int pending_take(const struct ps_src_key *key, const struct ps_probe *cur,
-					struct ps_probe *first)
+					struct ps_probe *first, struct ps_pending **held)
 {
 	__u32 idx = ps_pending_slot(key->addr, pending_mask);
 	struct ps_pending *e = bpf_map_lookup_elem(&src_pending, &idx);
@@ -604,13 +607,15 @@ static __always_inline int pending_take(const struct ps_src_key *key, const stru
 		return PS_PEND_NONE;
 	st = *(volatile __u32 *)&e->state;
 	if (PS_PENDING_STATE(st) == PS_PENDING_FULL) {
-		if (!same_key(&e->key, key))
-			return PS_PEND_NONE;
 		busy = st - PS_PENDING_FULL + PS_PENDING_BUSY;
 		if (__sync_val_compare_and_swap(&e->state, st, busy) != st)
 			return PS_PEND_NONE;
+		if (!same_key(&e->key, key)) {
+			__sync_fetch_and_add(&e->state, 1); /* FULL again, same generation */
+			return PS_PEND_NONE;
+		}
 		*first = e->probe;
-		__sync_val_compare_and_swap(&e->state, busy, busy - PS_PENDING_BUSY); /* EMPTY */
+		*held = e;
 		return PS_PEND_PROMOTED;
 	}
 	if (PS_PENDING_STATE(st) != PS_PENDING_EMPTY)
@@ -631,10 +636,11 @@ static __always_inline int pending_take(const struct ps_src_key *key, const stru
 __noinline int ps_track(struct xdp_md *ctx, struct pkt_info *p)
 {
 	struct ps_probe pr = {}, first = {};
+	struct ps_pending *held = NULL;
 	struct ps_src_stats *s;
 	struct ps_src_key key __attribute__((aligned(8)));
 	__u64 now = ps_now();
-	int ret = 0, pend = PS_PEND_NONE;
+	int ret = 0;
 
 	if (!p)
 		return 0;
@@ -642,26 +648,32 @@ __noinline int ps_track(struct xdp_md *ctx, struct pkt_info *p)
 	s = bpf_map_lookup_elem(&src_stats, &key);
 	probe_of(ctx, p, &pr, now, !s || s->tcp_probes < PS_FP_SAMPLE);
 	if (!s) {
-		if (pending_mask) {
-			pend = pending_take(&key, &pr, &first);
-			if (pend == PS_PEND_STORED) {
-				/* First probe of the port for this source, by definition. */
-				__u32 idx = ps_probe_port_idx(&pr);
+		if (pending_mask && pending_take(&key, &pr, &first, &held) == PS_PEND_STORED) {
+			/* First probe of the port for this source, by definition. */
+			__u32 idx = ps_probe_port_idx(&pr);
 
-				if (idx < PS_PORT_TABLE_SIZE && pr.cls < PS_PROBE_CLASS_COUNT)
-					count_port(idx, 1, &key);
-				return PS_TRACK_PENDING;
-			}
+			if (idx < PS_PORT_TABLE_SIZE && pr.cls < PS_PROBE_CLASS_COUNT)
+				count_port(idx, 1, &key);
+			return PS_TRACK_PENDING;
 		}
 		if (bpf_map_update_elem(&src_stats, &key, &zero_src, BPF_NOEXIST) == 0)
 			ret = PS_TRACK_INSERTED;
 		s = bpf_map_lookup_elem(&src_stats, &key);
-		if (!s)
+		if (!s) {
+			if (held) /* the first probe waits on; only this packet is lost */
+				__sync_fetch_and_add(&held->state, 1);
 			return ret | PS_TRACK_FAILED;
-		if (s->first_seen_ns == 0)
-			s->first_seen_ns = pend == PS_PEND_PROMOTED ? first.now_ns : now;
-		if (pend == PS_PEND_PROMOTED)
+		}
+		if (held) {
+			__sync_fetch_and_add(&held->state,
+					     -1); /* EMPTY: the entry takes the record */
+			/* Another CPU may have inserted the source first, at a later time. */
+			if (s->first_seen_ns == 0 || first.now_ns < s->first_seen_ns)
+				s->first_seen_ns = first.now_ns;
 			count_probe(s, &first, &key, 0);
+		} else if (s->first_seen_ns == 0) {
+			s->first_seen_ns = now;
+		}
 	}
 	count_probe(s, &pr, &key, 1);
 	return ret;

@@ -44,7 +44,7 @@ struct MapFill {
     uint64_t drained = 0;    // entries drained this interval
     uint64_t evictions = 0;  // since the agent started
     uint64_t pending_slots = 0;    // src_pending's size (0: no pending table)
-    uint64_t pending_drained = 0;  // first probes still waiting there at this drain
+    uint64_t pending_drained = 0;  // sources drained from a src_pending slot alone (one probe)
 };
 
 struct Interval {

@@ -18,36 +18,29 @@ namespace probescope {
 
 MapDrain::MapDrain(int totals_fd, int src_stats_fd, int src_pending_fd, int port_stats_fd,
                    uint32_t src_capacity)
-    : totals_fd_(totals_fd), src_fd_(src_stats_fd), src_capacity_(src_capacity) {
-    size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    : totals_fd_(totals_fd),
+      src_fd_(src_stats_fd),
+      src_capacity_(src_capacity),
+      ports_map_(port_stats_fd, sizeof(ps_port_stats), false, "port_stats"),
+      ports_(ports_map_.as<const ps_port_stats>()) {
+    if (ports_map_.entries() < PS_PORT_TABLE_SIZE)
+        throw Error("port_stats has " + std::to_string(ports_map_.entries()) + " entries, not " +
+                    std::to_string(PS_PORT_TABLE_SIZE));
     if (src_pending_fd >= 0) {
-        bpf_map_info info{};
-        uint32_t len = sizeof(info);
-        if (bpf_obj_get_info_by_fd(src_pending_fd, &info, &len) != 0)
-            throw Error(errno_text("cannot read src_pending's size", errno));
-        if (info.max_entries > 1) {  // one slot: the program keeps no table
-            pend_slots_ = info.max_entries;
-            pend_len_ = (sizeof(ps_pending) * pend_slots_ + page - 1) / page * page;
-            void* m =
-                mmap(nullptr, pend_len_, PROT_READ | PROT_WRITE, MAP_SHARED, src_pending_fd, 0);
-            if (m == MAP_FAILED) throw Error(errno_text("cannot mmap src_pending", errno));
-            pend_ = static_cast<ps_pending*>(m);
+        pend_map_ =
+            std::make_unique<MappedArray>(src_pending_fd, sizeof(ps_pending), true, "src_pending");
+        if (pend_map_->entries() > 1) {  // one slot: the program keeps no table
+            pend_ = pend_map_->as<ps_pending>();
+            pend_slots_ = pend_map_->entries();
             slot_claim_.assign(pend_slots_, -1);
         }
     }
-    ports_len_ = (sizeof(ps_port_stats) * PS_PORT_TABLE_SIZE + page - 1) / page * page;
-    void* p = mmap(nullptr, ports_len_, PROT_READ, MAP_SHARED, port_stats_fd, 0);
-    if (p == MAP_FAILED) throw Error(errno_text("cannot mmap port_stats", errno));
-    ports_ = static_cast<const ps_port_stats*>(p);
     port_prev_.assign(PS_PORT_TABLE_SIZE, 0);
     keys_.resize(kBatch);
     values_.resize(kBatch);
 }
 
-MapDrain::~MapDrain() {
-    if (ports_) munmap(const_cast<ps_port_stats*>(ports_), ports_len_);
-    if (pend_) munmap(pend_, pend_len_);
-}
+MapDrain::~MapDrain() = default;
 
 TotalsSnapshot MapDrain::read_totals() const { return read_totals_map(totals_fd_); }
 
@@ -80,9 +73,11 @@ static void append_sample(std::vector<SourceSample>& out, const ps_src_key& key,
 void MapDrain::claim_pending() {
     claimed_.clear();
     claim_used_.clear();
+    busy_seen_ = false;
     for (uint32_t i = 0; i < pend_slots_; ++i) {
         ps_pending* e = &pend_[i];
         uint32_t st = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
+        busy_seen_ |= PS_PENDING_STATE(st) == PS_PENDING_BUSY;
         if (PS_PENDING_STATE(st) != PS_PENDING_FULL) continue;
         ps_pending copy;
         memcpy(&copy, e, sizeof(copy));
@@ -103,19 +98,24 @@ void MapDrain::append_entry(std::vector<SourceSample>& out, const ps_src_key& ke
     if (!claimed_.empty()) {
         int32_t c = slot_claim_[ps_pending_slot(key.addr, pend_slots_ - 1)];
         if (c >= 0 && !claim_used_[c] && memcmp(claimed_[c].key.addr, key.addr, 16) == 0) {
+            // The record is the older probe: the entry's last packet stays the last.
             const ps_probe& p = claimed_[c].probe;
             const __u64 first = stats.first_seen_ns, last = stats.last_seen_ns;
+            const ps_probe_facts last_facts = stats.last;
             ps_apply_probe(&stats, &p);
             stats.first_seen_ns = std::min(first, p.now_ns);
-            stats.last_seen_ns = std::max(last, p.now_ns);
+            if (p.now_ns <= last) stats.last_seen_ns = last, stats.last = last_facts;
             claim_used_[c] = 1;
         }
     }
     append_sample(out, key, stats);
 }
 
-size_t MapDrain::drain_sources(std::vector<SourceSample>& out) {
-    claim_pending();
+size_t MapDrain::drain_sources(std::vector<SourceSample>& out, bool scan_pending) {
+    if (scan_pending)
+        claim_pending();
+    else
+        claimed_.clear(), claim_used_.clear();
     size_t n = drain_src_stats(out);
     pending_drained_ = 0;
     for (size_t c = 0; c < claimed_.size(); ++c) {
@@ -208,7 +208,10 @@ Interval MapDrain::read_interval(uint64_t now_ns, double seconds) {
     prev_ = iv.cumulative;
     iv.sources.swap(spare_);
     iv.sources.clear();
-    drain_sources(iv.sources);
+    // The slots are scanned only when a first probe waited since the last scan (the program
+    // counts it after the slot is full, and the totals are read before the scan), a slot was
+    // busy then, or this is the first drain (slots filled before this reader started).
+    drain_sources(iv.sources, seq_ == 1 || iv.delta.src_pending > 0 || busy_seen_);
     read_ports(iv.ports);
     const uint64_t entries = iv.sources.size() - pending_drained_;  // src_stats entries
     drained_total_ += entries;

@@ -2,9 +2,11 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "interval.h"
+#include "mapped_array.h"
 #include "probescope/track.h"
 
 namespace probescope {
@@ -28,7 +30,8 @@ public:
     // Moves every source into out: each src_stats entry (lookup-and-delete, batched where the
     // kernel can) with the first probe that may still wait for it in src_pending, and each
     // source whose first probe alone waits there. Returns the sources.
-    size_t drain_sources(std::vector<SourceSample>& out);
+    // scan_pending false skips the src_pending scan (read_interval: nothing can wait there).
+    size_t drain_sources(std::vector<SourceSample>& out, bool scan_pending = true);
     // Sources of the last drain that came from src_pending alone (no src_stats entry).
     size_t pending_drained() const { return pending_drained_; }
     uint32_t pending_slots() const { return pend_slots_; }
@@ -61,16 +64,17 @@ private:
     void claim_pending();
     void append_entry(std::vector<SourceSample>& out, const ps_src_key& key, ps_src_stats& stats);
     int totals_fd_, src_fd_;
-    ps_pending* pend_ = nullptr;  // src_pending, mmapped read-write (the claims are CAS)
-    size_t pend_len_ = 0;
-    uint32_t pend_slots_ = 0;
-    std::vector<ps_pending> claimed_;     // records claimed this drain
-    std::vector<int32_t> slot_claim_;     // slot -> index in claimed_, or -1
-    std::vector<uint8_t> claim_used_;     // claimed_[i] merged into a src_stats entry
-    size_t pending_drained_ = 0;
     uint32_t src_capacity_;
-    const ps_port_stats* ports_ = nullptr;
-    size_t ports_len_ = 0;
+    MappedArray ports_map_;
+    const ps_port_stats* ports_;
+    std::unique_ptr<MappedArray> pend_map_;  // src_pending, read-write (the claims are CAS)
+    ps_pending* pend_ = nullptr;
+    uint32_t pend_slots_ = 0;
+    std::vector<ps_pending> claimed_;  // records claimed this drain
+    std::vector<int32_t> slot_claim_;  // slot -> index in claimed_, or -1
+    std::vector<uint8_t> claim_used_;  // claimed_[i] merged into a src_stats entry
+    size_t pending_drained_ = 0;
+    bool busy_seen_ = false;  // the last scan found a slot being written
     std::vector<uint64_t> port_prev_;
     std::vector<ps_src_key> keys_;
     std::vector<ps_src_stats> values_;

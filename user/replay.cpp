@@ -39,7 +39,7 @@ void validate(const ReplayOptions& o) {
 
 int run_replay(const ReplayOptions& o, const std::function<void(const nlohmann::json&)>& also) {
     validate(o);
-    LoadConfig lc{o.max_sources, 0, PS_CLOCK_USER, "", {}};
+    LoadConfig lc{o.max_sources, PS_CLOCK_USER, "", {}};
     lc.dst_prefixes = dst_prefixes(o);
     check_privileges();
     check_kernel();

@@ -165,7 +165,12 @@ SourceState& SourceTable::absorb(const SourceSample& sample, uint64_t interval_s
     auto found = index_.find(addr);
     const bool created = found == index_.end();
     if (created) {
-        if (capacity_ > 0 && index_.size() >= capacity_) {
+        // The least recent sources go, but none this interval's drain brought: the caller
+        // holds this interval's sources (a drain may bring more than capacity_ of them:
+        // src_stats entries and first probes from src_pending), so the table stretches for
+        // the interval and shrinks back as later intervals bring new sources.
+        while (capacity_ > 0 && index_.size() >= capacity_ &&
+               lru_.back().interval_seq != interval_seq) {
             if (lru_.back().verdict) evicted_reported_.push_back(lru_.back());
             index_.erase(lru_.back().addr);
             lru_.pop_back();

@@ -113,10 +113,7 @@ std::unique_ptr<LoadedProgram> LoadedProgram::load(const LoadConfig& cfg) {
     lp->skel_->rodata->filter_dst = !cfg.dst_prefixes.empty();
     if (int err = bpf_map__set_max_entries(lp->skel_->maps.src_stats, cfg.max_sources))
         throw Error(errno_text("cannot size src_stats", err));
-    const uint32_t slots =
-        cfg.pending_slots ? cfg.pending_slots : pending_slots_for(cfg.max_sources);
-    if (slots & (slots - 1))
-        throw Error("src_pending needs a power of two slots, not " + std::to_string(slots));
+    const uint32_t slots = pending_slots_for(cfg.max_sources);  // a power of two
     lp->skel_->rodata->pending_mask = slots - 1;
     if (int err = bpf_map__set_max_entries(lp->skel_->maps.src_pending, slots))
         throw Error(errno_text("cannot size src_pending", err));
@@ -201,7 +198,8 @@ std::unique_ptr<PinnedMaps> PinnedMaps::open(const std::string& pin_dir) {
                                    e),
                         "run as the agent's --user, who owns the pins, or as root");
         throw Error(errno_text("cannot open the pinned map " + path, e),
-                    "is a probescope persisted on this interface? ('probescope detach' cleans up)");
+                    "is a probescope persisted on this interface, by this build? ('probescope "
+                    "detach' cleans up)");
     }
     bpf_map_info info{};
     uint32_t len = sizeof(info);

@@ -22,10 +22,7 @@ inline constexpr uint32_t kMaxPendingSlots = 1u << 24;
 uint32_t pending_slots_for(uint32_t max_sources);
 
 struct LoadConfig {
-    uint32_t max_sources = 65536;
-    // src_pending slots, a power of two: 1 means no table (every source inserted at once);
-    // 0 means pending_slots_for(max_sources).
-    uint32_t pending_slots = 0;
+    uint32_t max_sources = 65536;  // src_stats entries; src_pending gets pending_slots_for(it)
     ps_clock_source clock = PS_CLOCK_KTIME_COARSE;
     std::string pin_dir;  // empty: do not pin
     // Count only frames toward these prefixes (v4-mapped address, prefix length 0..128).

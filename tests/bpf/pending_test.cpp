@@ -1,12 +1,12 @@
 // src_pending: a source's first probe waits in an mmapped slot instead of a src_stats insert.
 // Whatever path a source takes (waiting, promoted by its second probe, inserted at once because
 // its slot was taken, or both at once after a race), its drained counters must be the same.
-#include <sys/mman.h>
-
 #include <cstring>
 #include <functional>
+#include <map>
 #include <string>
 
+#include "mapped_array.h"
 #include "probescope/track.h"
 #include "xdp_fixture.h"
 
@@ -25,26 +25,6 @@ std::string test_net(unsigned i) {
     static const char* nets[] = {"192.0.2.", "198.51.100.", "203.0.113."};
     return nets[(i / 254) % 3] + std::to_string(1 + i % 254);
 }
-
-// src_pending mapped read-write, as the agent maps it.
-class PendingTable {
-public:
-    PendingTable(int fd, uint32_t slots) {
-        const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-        len_ = (sizeof(ps_pending) * slots + page - 1) / page * page;
-        void* m = mmap(nullptr, len_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        if (m != MAP_FAILED) table_ = static_cast<ps_pending*>(m);
-    }
-    ~PendingTable() {
-        if (table_) munmap(table_, len_);
-    }
-    bool ok() const { return table_ != nullptr; }
-    ps_pending& operator[](uint32_t slot) { return table_[slot]; }
-
-private:
-    ps_pending* table_ = nullptr;
-    size_t len_ = 0;
-};
 
 class PendingTest : public XdpProgramTest {
 protected:
@@ -220,10 +200,52 @@ TEST_F(PendingTest, ASecondProbePromotesTheFirstIntoSrcStats) {
     EXPECT_EQ(t.src_pending, 2u);  // A's first probe and C's
     EXPECT_EQ(t.src_inserts, 2u);  // A on its second probe, B on its first
     // The port table counted each source once per port, whichever path it took.
-    for (const PortSample& p : moved_ports()) {
-        if (p.port == 22) EXPECT_EQ(p.total_packets, 4u);
-        if (p.port == 22 || p.port == 80 || p.port == 443)
-            EXPECT_NEAR(p.distinct_sources, 2.0, 0.01) << p.port;
+    std::map<uint16_t, PortSample> ports;
+    for (const PortSample& p : moved_ports()) ports[p.port] = p;
+    for (uint16_t port : {22, 80, 443}) {
+        ASSERT_TRUE(ports.contains(port)) << port;
+        EXPECT_EQ(ports[port].total_packets, port == 22 ? 4u : 2u) << port;
+        EXPECT_NEAR(ports[port].distinct_sources, 2.0, 0.01) << port;
+    }
+}
+
+// Promotion with what depends on the first probe: UDP's first source port, and a port whose
+// slot backscatter claimed before the source probed it (its probed bit, the port's HLL).
+TEST_F(PendingTest, APromotedFirstProbeKeepsWhatTheFirstProbeDecides) {
+    auto udp = [](uint16_t sport, uint16_t dport) {
+        return [=](const std::string& s) {
+            return Frame(PacketBuilder().eth().ipv4(s.c_str(), kTarget4).udp(sport, dport));
+        };
+    };
+    auto rst_to = [](uint16_t port) {  // backscatter to our port: it claims that slot
+        return [=](const std::string& s) {
+            return Frame(PacketBuilder().eth().ipv4(s.c_str(), kTarget4).tcp(443, port, RST));
+        };
+    };
+    auto syn_to = [](uint16_t port) {
+        return [=](const std::string& s) {
+            return Frame(
+                PacketBuilder().eth().ipv4(s.c_str(), kTarget4).tcp(kScannerPort, port, SYN));
+        };
+    };
+    {
+        SCOPED_TRACE("UDP, two source ports");
+        const auto [a, b] = both_paths({udp(5000, 53), udp(5001, 161), udp(5000, 123)});
+        expect_same_stats(a, b);
+        EXPECT_EQ(a.udp_first_sport, 5000u);
+        EXPECT_EQ(a.udp_same_sport, 2u);
+    }
+    SetUp();
+    {
+        SCOPED_TRACE("backscatter to port 8080, then a probe of it");
+        const auto [a, b] = both_paths({rst_to(8080), syn_to(8080)});
+        expect_same_stats(a, b);
+        EXPECT_EQ(a.port_slot_probed, 1u);  // slot 0, claimed by the RST, probed by the SYN
+        std::map<uint16_t, PortSample> ports;
+        for (const PortSample& p : moved_ports()) ports[p.port] = p;
+        ASSERT_TRUE(ports.contains(8080));
+        EXPECT_EQ(ports[8080].total_packets, 2u);  // the two SYNs, not the RSTs
+        EXPECT_NEAR(ports[8080].distinct_sources, 2.0, 0.01);
     }
 }
 
@@ -231,8 +253,8 @@ TEST_F(PendingTest, ASecondProbePromotesTheFirstIntoSrcStats) {
 // (the slot was busy while the other CPU inserted). Rebuilt here by putting a claimed record
 // back: the drain must count it into the entry, one source with every probe.
 TEST_F(PendingTest, AFirstProbeLeftBesideItsEntryIsCountedIntoIt) {
-    PendingTable table(program_->src_pending_fd(), slots_);
-    ASSERT_TRUE(table.ok());
+    MappedArray map(program_->src_pending_fd(), sizeof(ps_pending), true, "src_pending");
+    ps_pending* table = map.as<ps_pending>();
     const uint32_t slot = slot_of(a_, slots_);
     auto syn = [&](uint16_t port) {
         return Frame(PacketBuilder().eth().ipv4(a_.c_str(), kTarget4).tcp(kScannerPort, port, SYN));
@@ -250,14 +272,15 @@ TEST_F(PendingTest, AFirstProbeLeftBesideItsEntryIsCountedIntoIt) {
     ASSERT_EQ(sources.size(), 1u);
     const ps_src_stats& s = sources.at(v4_key(a_));
     expect_syns(s, 3, 100, 300, {{80, 1}, {443, 1}, {22, 1}});
+    EXPECT_EQ(s.last.dport, 443u);  // the entry's last packet, not the older record's
     EXPECT_EQ(PS_PENDING_STATE(table[slot].state), PS_PENDING_EMPTY);
 }
 
 // A slot the program is writing (busy) is neither claimed nor overwritten: the source goes
 // straight to src_stats, and the drain leaves the busy slot alone.
 TEST_F(PendingTest, ABusySlotSendsTheSourceToSrcStats) {
-    PendingTable table(program_->src_pending_fd(), slots_);
-    ASSERT_TRUE(table.ok());
+    MappedArray map(program_->src_pending_fd(), sizeof(ps_pending), true, "src_pending");
+    ps_pending* table = map.as<ps_pending>();
     const uint32_t slot = slot_of(a_, slots_);
     table[slot].state = 4 | PS_PENDING_BUSY;
 

@@ -4,7 +4,6 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +14,7 @@
 #include <vector>
 
 #include "addr.h"
+#include "mapped_array.h"
 #include "names.h"
 
 namespace probescope::test {
@@ -49,21 +49,10 @@ static void reset_maps(const LoadedProgram& prog) {
     }
     for (const auto& k : keys) ASSERT_EQ(bpf_map_delete_elem(prog.src_stats_fd(), &k), 0);
 
-    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-    const size_t len = (sizeof(ps_port_stats) * PS_PORT_TABLE_SIZE + page - 1) / page * page;
-    void* ports = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, prog.port_stats_fd(), 0);
-    ASSERT_NE(ports, MAP_FAILED) << "cannot mmap port_stats: errno " << errno;
-    std::memset(ports, 0, len);
-    munmap(ports, len);
-
-    bpf_map_info info{};
-    uint32_t info_len = sizeof(info);
-    ASSERT_EQ(bpf_obj_get_info_by_fd(prog.src_pending_fd(), &info, &info_len), 0);
-    const size_t pend_len = (sizeof(ps_pending) * info.max_entries + page - 1) / page * page;
-    void* pend = mmap(nullptr, pend_len, PROT_READ | PROT_WRITE, MAP_SHARED, prog.src_pending_fd(), 0);
-    ASSERT_NE(pend, MAP_FAILED) << "cannot mmap src_pending: errno " << errno;
-    std::memset(pend, 0, pend_len);
-    munmap(pend, pend_len);
+    MappedArray ports(prog.port_stats_fd(), sizeof(ps_port_stats), true, "port_stats");
+    std::memset(ports.as<void>(), 0, ports.bytes());
+    MappedArray pending(prog.src_pending_fd(), sizeof(ps_pending), true, "src_pending");
+    std::memset(pending.as<void>(), 0, pending.bytes());
 }
 
 void XdpProgramTest::SetUp() {
@@ -71,7 +60,7 @@ void XdpProgramTest::SetUp() {
     // One load per test process: the verifier takes seconds over this program here, and
     // minutes under emulation (vmtest). Every test starts from zeroed maps all the same.
     static std::unique_ptr<LoadedProgram> shared;
-    if (!shared) shared = LoadedProgram::load({kMaxSources, 0, PS_CLOCK_USER, "", {}});
+    if (!shared) shared = LoadedProgram::load({kMaxSources, PS_CLOCK_USER, "", {}});
     ASSERT_NO_FATAL_FAILURE(reset_maps(*shared));
     program_ = shared.get();
     drain_ = std::make_unique<MapDrain>(program_->totals_fd(), program_->src_stats_fd(),

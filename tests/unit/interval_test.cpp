@@ -17,6 +17,8 @@ TotalsSnapshot snapshot(uint64_t base) {
     for (unsigned f = 0; f < 256; ++f) s.tcp_flags[f] = base + 1000 + f;
     s.src_inserts = base + 3;
     s.src_insert_failed = base + 4;
+    s.src_pending = base + 5;
+    s.dst_filtered = base + 6;
     return s;
 }
 
@@ -27,6 +29,8 @@ void expect_snapshot(const TotalsSnapshot& s, uint64_t base) {
     for (unsigned f = 0; f < 256; ++f) EXPECT_EQ(s.tcp_flags[f], base + 1000 + f) << f;
     EXPECT_EQ(s.src_inserts, base + 3);
     EXPECT_EQ(s.src_insert_failed, base + 4);
+    EXPECT_EQ(s.src_pending, base + 5);
+    EXPECT_EQ(s.dst_filtered, base + 6);
 }
 
 // Every counter of a difference of two snapshot(base) values is the difference of the bases.
@@ -37,6 +41,8 @@ void expect_every_field(const TotalsSnapshot& s, uint64_t v) {
     for (unsigned f = 0; f < 256; ++f) EXPECT_EQ(s.tcp_flags[f], v) << f;
     EXPECT_EQ(s.src_inserts, v);
     EXPECT_EQ(s.src_insert_failed, v);
+    EXPECT_EQ(s.src_pending, v);
+    EXPECT_EQ(s.dst_filtered, v);
 }
 
 TEST(TotalsFromKernel, CopiesEveryField) {
@@ -47,6 +53,8 @@ TEST(TotalsFromKernel, CopiesEveryField) {
     for (unsigned f = 0; f < 256; ++f) k.tcp_flags[f] = 1010 + f;
     k.src_inserts = 13;
     k.src_insert_failed = 14;
+    k.src_pending = 15;
+    k.dst_filtered = 16;
     expect_snapshot(TotalsSnapshot::from_kernel(k), 10);
 }
 

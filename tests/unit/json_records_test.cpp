@@ -45,9 +45,11 @@ Interval stats_interval() {
     iv.delta.tcp_flags[0xff] = 3;
     iv.delta.src_inserts = 7;
     iv.delta.src_insert_failed = 1;
+    iv.delta.src_pending = 9;
     iv.cumulative.packets = 1000;
     iv.cumulative.src_inserts = 999;  // deltas, not cumulative values, are reported
-    iv.src_map = {1000, 250, 3};
+    iv.cumulative.src_pending = 998;
+    iv.src_map = {1000, 250, 3, 2048, 40};
     iv.ports_active = 4;
     return iv;
 }
@@ -119,6 +121,12 @@ TEST(StatsRecord, SrcStatsMapFields) {
     const json m = stats_record(context(), stats_interval()).at("maps").at("src_stats");
     const json expected = {{"capacity", 1000}, {"drained", 250},       {"fill", 0.25},
                            {"inserts", 7},     {"insert_failures", 1}, {"evictions", 3}};
+    EXPECT_EQ(m, expected);
+}
+
+TEST(StatsRecord, SrcPendingMapFields) {
+    const json m = stats_record(context(), stats_interval()).at("maps").at("src_pending");
+    const json expected = {{"slots", 2048}, {"first_probes", 9}, {"drained", 40}};
     EXPECT_EQ(m, expected);
 }
 

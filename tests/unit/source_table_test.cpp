@@ -233,7 +233,8 @@ TEST(SourceTablePorts, MoreThanSixtyFourPortsAcrossSamplesBecomeInexact) {
 using PackedHll = uint8_t[PS_HLL_BYTES];
 Hll merged(const std::vector<Sample>& samples, PackedHll ps_src_stats::*which) {
     Hll h;
-    for (const auto& smp : samples) h.merge_packed(static_cast<const SourceSample&>(smp).stats.*which);
+    for (const auto& smp : samples)
+        h.merge_packed(static_cast<const SourceSample&>(smp).stats.*which);
     return h;
 }
 
@@ -404,11 +405,33 @@ TEST(SourceTableCapacity, EvictsLeastRecentlyAbsorbedSource) {
 TEST(SourceTableCapacity, EvictedSourceComesBackFresh) {
     SourceTable t(1, kNoIdle);
     t.absorb(Sample("192.0.2.1").seen(1, 2).pkts(PS_CLASS_UDP, 5), 1);
-    t.absorb(Sample("192.0.2.2").seen(1, 2).pkts(PS_CLASS_UDP, 1), 1);
-    const SourceState& s = t.absorb(Sample("192.0.2.1").seen(7, 8).pkts(PS_CLASS_UDP, 2), 2);
+    t.absorb(Sample("192.0.2.2").seen(3, 4).pkts(PS_CLASS_UDP, 1), 2);
+    const SourceState& s = t.absorb(Sample("192.0.2.1").seen(7, 8).pkts(PS_CLASS_UDP, 2), 3);
     EXPECT_EQ(s.total[PS_CLASS_UDP], 2u);
     EXPECT_EQ(s.first_seen_ns, 7u);
     EXPECT_EQ(t.evicted(), 2u);
+}
+
+// A drain can bring more sources than the capacity (src_stats entries plus first probes from
+// src_pending): the caller holds references to all of them while it classifies the interval,
+// so none of the interval's sources is evicted; the next interval's new sources shrink it back.
+TEST(SourceTableCapacity, NeverEvictsASourceOfTheCurrentInterval) {
+    SourceTable t(2, kNoIdle);
+    std::vector<const SourceState*> held;
+    for (unsigned i = 1; i <= 3; ++i)
+        held.push_back(
+            &t.absorb(Sample("192.0.2." + std::to_string(i)).seen(1, 2).pkts(PS_CLASS_UDP, i), 1));
+    EXPECT_EQ(t.size(), 3u);
+    EXPECT_EQ(t.evicted(), 0u);
+    for (unsigned i = 1; i <= 3; ++i) {
+        EXPECT_EQ(held[i - 1], t.find(addr("192.0.2." + std::to_string(i))));
+        EXPECT_EQ(held[i - 1]->total[PS_CLASS_UDP], i);
+    }
+    t.absorb(Sample("192.0.2.4").seen(3, 4).pkts(PS_CLASS_UDP, 1), 2);
+    EXPECT_EQ(t.size(), 2u);
+    EXPECT_EQ(t.evicted(), 2u);
+    EXPECT_NE(t.find(addr("192.0.2.3")), nullptr);
+    EXPECT_NE(t.find(addr("192.0.2.4")), nullptr);
 }
 
 TEST(SourceTableCapacity, UpdatingKnownSourcesNeverEvicts) {
