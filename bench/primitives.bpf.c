@@ -84,18 +84,26 @@ int lru_lookup_4_plain_adds(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
-/* A new source every run: the key comes from a per-CPU run counter. */
+/* One counter for every CPU: each insert's key is new, whichever CPU a round runs on. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} insert_seq SEC(".maps");
+
+/* A new source every run: the key comes from the shared run counter. */
 SEC("xdp")
 int lru_insert(struct xdp_md *ctx)
 {
 	struct ps_src_key k = {};
 	__u32 zero = 0;
-	__u64 *n = bpf_map_lookup_elem(&counters, &zero);
+	__u64 *seq = bpf_map_lookup_elem(&insert_seq, &zero), n;
 
-	if (!n)
+	if (!seq)
 		return XDP_PASS;
-	(*n)++;
-	__builtin_memcpy(&k.addr[8], n, sizeof(*n));
+	n = __sync_fetch_and_add(seq, 1) + 1;
+	__builtin_memcpy(&k.addr[8], &n, sizeof(n));
 	bpf_map_update_elem(&sources, &k, &zero_stats, BPF_NOEXIST);
 	return XDP_PASS;
 }

@@ -671,8 +671,9 @@ __noinline int ps_track(struct xdp_md *ctx, struct pkt_info *p)
 			if (s->first_seen_ns == 0 || first.now_ns < s->first_seen_ns)
 				s->first_seen_ns = first.now_ns;
 			count_probe(s, &first, &key, 0);
-		} else if (s->first_seen_ns == 0) {
-			s->first_seen_ns = now;
+		} else {
+			/* Not over a promoting CPU's earlier time. */
+			__sync_val_compare_and_swap(&s->first_seen_ns, 0, now);
 		}
 	}
 	count_probe(s, &pr, &key, 1);

@@ -83,8 +83,12 @@ void MapDrain::claim_pending() {
         memcpy(&copy, e, sizeof(copy));
         uint32_t expect = st;
         if (!__atomic_compare_exchange_n(&e->state, &expect, st - PS_PENDING_FULL, false,
-                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-            continue;  // promoted by the program meanwhile: src_stats has it now
+                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            // Promoted meanwhile (src_stats has it), or held for a key compare or an insert
+            // that may put it back: the next drain scans again.
+            busy_seen_ = true;
+            continue;
+        }
         slot_claim_[i] = static_cast<int32_t>(claimed_.size());
         claimed_.push_back(copy);
     }
@@ -102,9 +106,14 @@ void MapDrain::append_entry(std::vector<SourceSample>& out, const ps_src_key& ke
             const ps_probe& p = claimed_[c].probe;
             const __u64 first = stats.first_seen_ns, last = stats.last_seen_ns;
             const ps_probe_facts last_facts = stats.last;
+            const bool older = p.now_ns < first;
             ps_apply_probe(&stats, &p);
             stats.first_seen_ns = std::min(first, p.now_ns);
             if (p.now_ns <= last) stats.last_seen_ns = last, stats.last = last_facts;
+            // What the first probe decides comes from the older one, as a promotion gives it
+            // (the fingerprint ratios of this rare race stay counted against the entry's).
+            if (older && (p.flags & PS_PROBE_FACTS)) stats.first = p.f;
+            if (older && p.cls == PS_CLASS_UDP) stats.udp_first_sport = p.f.sport;
             claim_used_[c] = 1;
         }
     }

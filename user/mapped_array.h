@@ -9,7 +9,8 @@ namespace probescope {
 class MappedArray {
 public:
     // Maps every value of the array map behind fd (max_entries of value_size bytes); throws a
-    // clear Error naming the map when it cannot.
+    // clear Error naming the map when it cannot, or when the map is not a BPF_F_MMAPABLE
+    // array of value_size-byte values (pins of another build).
     MappedArray(int fd, size_t value_size, bool writable, const std::string& name);
     ~MappedArray();
     MappedArray(const MappedArray&) = delete;

@@ -1,11 +1,15 @@
 // src_pending: a source's first probe waits in an mmapped slot instead of a src_stats insert.
 // Whatever path a source takes (waiting, promoted by its second probe, inserted at once because
 // its slot was taken, or both at once after a race), its drained counters must be the same.
+#include <bpf/bpf.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <functional>
 #include <map>
 #include <string>
 
+#include "error.h"
 #include "mapped_array.h"
 #include "probescope/track.h"
 #include "xdp_fixture.h"
@@ -273,6 +277,7 @@ TEST_F(PendingTest, AFirstProbeLeftBesideItsEntryIsCountedIntoIt) {
     const ps_src_stats& s = sources.at(v4_key(a_));
     expect_syns(s, 3, 100, 300, {{80, 1}, {443, 1}, {22, 1}});
     EXPECT_EQ(s.last.dport, 443u);  // the entry's last packet, not the older record's
+    EXPECT_EQ(s.first.dport, 22u);  // but the first probe's facts, as a promotion gives them
     EXPECT_EQ(PS_PENDING_STATE(table[slot].state), PS_PENDING_EMPTY);
 }
 
@@ -292,6 +297,68 @@ TEST_F(PendingTest, ABusySlotSendsTheSourceToSrcStats) {
     ASSERT_EQ(sources.size(), 1u);
     EXPECT_EQ(sources.at(v4_key(a_)).technique[PS_TECH_SYN], 1u);
     EXPECT_EQ(table[slot].state, 4u | PS_PENDING_BUSY);
+}
+
+}  // namespace
+}  // namespace probescope::test
+
+namespace probescope::test {
+namespace {
+
+// read_interval scans the slots only when a first probe waited since the last scan, a slot was
+// busy at it, or it is the first drain. A record the program was holding at one drain (busy:
+// a key compare, an insert that failed) is drained at the next, with nothing new counted.
+TEST_F(PendingTest, ASlotBusyAtOneDrainIsScannedAtTheNext) {
+    MappedArray map(program_->src_pending_fd(), sizeof(ps_pending), true, "src_pending");
+    ps_pending* table = map.as<ps_pending>();
+    const uint32_t slot = slot_of(a_, slots_);
+
+    EXPECT_TRUE(drain_->read_interval(1, 1.0).sources.empty());  // the first drain scans
+    send(PacketBuilder().eth().ipv4(a_.c_str(), kTarget4).tcp(kScannerPort, 22, SYN), 100);
+    const uint32_t full = table[slot].state;
+    ASSERT_EQ(PS_PENDING_STATE(full), PS_PENDING_FULL);
+    table[slot].state = full - PS_PENDING_FULL + PS_PENDING_BUSY;  // the program holds it
+    const Interval held = drain_->read_interval(2, 1.0);
+    EXPECT_EQ(held.delta.src_pending, 1u);
+    EXPECT_TRUE(held.sources.empty());
+    table[slot].state = full;  // and puts it back
+    const Interval back = drain_->read_interval(3, 1.0);
+    EXPECT_EQ(back.delta.src_pending, 0u);
+    ASSERT_EQ(back.sources.size(), 1u);
+    EXPECT_EQ(back.src_map.pending_drained, 1u);
+    EXPECT_EQ(back.sources[0].stats.technique[PS_TECH_SYN], 1u);
+
+    // Nothing counted and no slot busy at the last scan: the next drain does not scan (a
+    // record written here by hand, which the program never counted, stays where it is).
+    table[slot] = ps_pending{};
+    table[slot].key = back.sources[0].key;
+    table[slot].probe.cls = PS_CLASS_TCP_SYN;
+    table[slot].state = 8 | PS_PENDING_FULL;
+    EXPECT_TRUE(drain_->read_interval(4, 1.0).sources.empty());
+    EXPECT_EQ(PS_PENDING_STATE(table[slot].state), PS_PENDING_FULL);
+}
+
+// MappedArray refuses what it cannot read in place, naming the map.
+TEST(MappedArrayTest, RefusesAMapThatIsNotAnMmapableArrayOfTheValueSize) {
+    if (geteuid() != 0) GTEST_SKIP() << "creating BPF maps needs root";
+    LIBBPF_OPTS(bpf_map_create_opts, mmapable, .map_flags = BPF_F_MMAPABLE);
+    const int plain = bpf_map_create(BPF_MAP_TYPE_ARRAY, "plain", 4, 8, 4, nullptr);
+    const int mm = bpf_map_create(BPF_MAP_TYPE_ARRAY, "mm", 4, 8, 4, &mmapable);
+    ASSERT_GE(plain, 0);
+    ASSERT_GE(mm, 0);
+    EXPECT_THROW(MappedArray(plain, 8, false, "plain"), Error);  // not BPF_F_MMAPABLE
+    EXPECT_THROW(MappedArray(mm, 16, false, "mm"), Error);       // another value size
+    {
+        MappedArray ok(mm, 8, true, "mm");
+        EXPECT_EQ(ok.entries(), 4u);
+        ok.as<uint64_t>()[3] = 42;
+        uint32_t key = 3;
+        uint64_t value = 0;
+        ASSERT_EQ(bpf_map_lookup_elem(mm, &key, &value), 0);
+        EXPECT_EQ(value, 42u);  // the mapping is the map's own memory
+    }
+    close(plain);
+    close(mm);
 }
 
 }  // namespace
