@@ -526,9 +526,7 @@ static __always_inline void probe_of(struct xdp_md *ctx, struct pkt_info *p, str
 	pr->cls = cls;
 	pr->tech = technique_of(cls, p->tcp_flags);
 	pr->flags = p->is_v4 ? PS_PROBE_V4 : 0;
-	if (p->l4proto == PS_IPPROTO_TCP &&
-	    (cls == PS_CLASS_TCP_SYN || cls == PS_CLASS_TCP_ODD || cls == PS_CLASS_TCP_ACK_PROBE)) {
-		pr->flags |= PS_PROBE_TCP_FP;
+	if (ps_tcp_probe_class(cls)) {
 		if (want_facts && read_tcp_facts(ctx, p, &pr->f) == 0) {
 			pr->flags |= PS_PROBE_FACTS;
 			pr->f.unicorn_key =
@@ -564,11 +562,8 @@ static __always_inline void count_port(__u32 idx, int new_src, const struct ps_s
 static __noinline int count_probe(struct ps_src_stats *s, struct ps_probe *pr,
 				  const struct ps_src_key *key, int ports)
 {
-	int a;
+	int a = ps_apply_probe(s, pr);
 
-	if (!s || !pr || !key)
-		return 0;
-	a = ps_apply_probe(s, pr);
 	if (ports && (a & PS_APPLY_PORT))
 		count_port(ps_probe_port_idx(pr), a & PS_APPLY_PORT_NEW, key);
 	return 0;
@@ -650,10 +645,8 @@ __noinline int ps_track(struct xdp_md *ctx, struct pkt_info *p)
 	if (!s) {
 		if (pending_mask && pending_take(&key, &pr, &first, &held) == PS_PEND_STORED) {
 			/* First probe of the port for this source, by definition. */
-			__u32 idx = ps_probe_port_idx(&pr);
-
-			if (idx < PS_PORT_TABLE_SIZE && pr.cls < PS_PROBE_CLASS_COUNT)
-				count_port(idx, 1, &key);
+			if (ps_probe_counts_port(&pr))
+				count_port(ps_probe_port_idx(&pr), 1, &key);
 			return PS_TRACK_PENDING;
 		}
 		if (bpf_map_update_elem(&src_stats, &key, &zero_src, BPF_NOEXIST) == 0)
@@ -665,8 +658,8 @@ __noinline int ps_track(struct xdp_md *ctx, struct pkt_info *p)
 			return ret | PS_TRACK_FAILED;
 		}
 		if (held) {
-			__sync_fetch_and_add(&held->state,
-					     -1); /* EMPTY: the entry takes the record */
+			/* EMPTY: the entry takes the record. */
+			__sync_fetch_and_add(&held->state, -1);
 			/* Another CPU may have inserted the source first, at a later time. */
 			if (s->first_seen_ns == 0 || first.now_ns < s->first_seen_ns)
 				s->first_seen_ns = first.now_ns;

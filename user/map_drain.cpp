@@ -4,8 +4,6 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -72,7 +70,6 @@ static void append_sample(std::vector<SourceSample>& out, const ps_src_key& key,
 // way before it promotes a record, so each record is counted exactly once.
 void MapDrain::claim_pending() {
     claimed_.clear();
-    claim_used_.clear();
     busy_seen_ = false;
     for (uint32_t i = 0; i < pend_slots_; ++i) {
         ps_pending* e = &pend_[i];
@@ -92,7 +89,6 @@ void MapDrain::claim_pending() {
         slot_claim_[i] = static_cast<int32_t>(claimed_.size());
         claimed_.push_back(copy);
     }
-    claim_used_.assign(claimed_.size(), 0);
 }
 
 // A src_stats entry, with the first probe of the same source that still waited in its
@@ -100,8 +96,8 @@ void MapDrain::claim_pending() {
 void MapDrain::append_entry(std::vector<SourceSample>& out, const ps_src_key& key,
                             ps_src_stats& stats) {
     if (!claimed_.empty()) {
-        int32_t c = slot_claim_[ps_pending_slot(key.addr, pend_slots_ - 1)];
-        if (c >= 0 && !claim_used_[c] && memcmp(claimed_[c].key.addr, key.addr, 16) == 0) {
+        int32_t& c = slot_claim_[ps_pending_slot(key.addr, pend_slots_ - 1)];
+        if (c >= 0 && memcmp(claimed_[c].key.addr, key.addr, 16) == 0) {
             // The record is the older probe: the entry's last packet stays the last.
             const ps_probe& p = claimed_[c].probe;
             const __u64 first = stats.first_seen_ns, last = stats.last_seen_ns;
@@ -114,7 +110,7 @@ void MapDrain::append_entry(std::vector<SourceSample>& out, const ps_src_key& ke
             // (the fingerprint ratios of this rare race stay counted against the entry's).
             if (older && (p.flags & PS_PROBE_FACTS)) stats.first = p.f;
             if (older && p.cls == PS_CLASS_UDP) stats.udp_first_sport = p.f.sport;
-            claim_used_[c] = 1;
+            c = -1;  // merged: not a source of its own
         }
     }
     append_sample(out, key, stats);
@@ -124,13 +120,14 @@ size_t MapDrain::drain_sources(std::vector<SourceSample>& out, bool scan_pending
     if (scan_pending)
         claim_pending();
     else
-        claimed_.clear(), claim_used_.clear();
+        claimed_.clear();
     size_t n = drain_src_stats(out);
     pending_drained_ = 0;
     for (size_t c = 0; c < claimed_.size(); ++c) {
         const ps_pending& rec = claimed_[c];
-        slot_claim_[ps_pending_slot(rec.key.addr, pend_slots_ - 1)] = -1;
-        if (claim_used_[c]) continue;
+        int32_t& claim = slot_claim_[ps_pending_slot(rec.key.addr, pend_slots_ - 1)];
+        if (claim != static_cast<int32_t>(c)) continue;  // merged into its src_stats entry
+        claim = -1;
         // The same counters the program's insert and first probe would have left.
         ps_src_stats stats{};
         stats.first_seen_ns = rec.probe.now_ns;

@@ -71,8 +71,7 @@ private:
     ps_pending* pend_ = nullptr;
     uint32_t pend_slots_ = 0;
     std::vector<ps_pending> claimed_;  // records claimed this drain
-    std::vector<int32_t> slot_claim_;  // slot -> index in claimed_, or -1
-    std::vector<uint8_t> claim_used_;  // claimed_[i] merged into a src_stats entry
+    std::vector<int32_t> slot_claim_;  // slot -> index in claimed_; -1 once merged or drained
     size_t pending_drained_ = 0;
     bool busy_seen_ = false;  // the last scan found a slot being written
     std::vector<uint64_t> port_prev_;

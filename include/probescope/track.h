@@ -54,7 +54,6 @@ PS_ALWAYS_INLINE int ps_slot_add(__u32 *slots, int nslots, __u32 item, int *fres
 /* ps_probe.flags */
 enum {
 	PS_PROBE_V4 = 1,	/* the packet was IPv4 */
-	PS_PROBE_TCP_FP = 2,	/* a TCP probe: its header facts feed the fingerprints */
 	PS_PROBE_FACTS = 4,	/* f holds the TCP header facts (a TCP probe within PS_FP_SAMPLE) */
 	PS_PROBE_UDP_EMPTY = 8, /* a UDP datagram without payload */
 };
@@ -76,6 +75,13 @@ enum {
 	PS_APPLY_PORT_NEW = 2, /* the source's first probe of that port: it joins the port's HLL */
 };
 
+/* The TCP probe classes: only TCP parsing yields them, and their header facts feed the
+ * fingerprints. */
+PS_ALWAYS_INLINE int ps_tcp_probe_class(__u32 cls)
+{
+	return cls == PS_CLASS_TCP_SYN || cls == PS_CLASS_TCP_ODD || cls == PS_CLASS_TCP_ACK_PROBE;
+}
+
 /* Per-port table index of a probe's port, or PS_PORT_TABLE_SIZE when it has none. */
 PS_ALWAYS_INLINE __u32 ps_probe_port_idx(const struct ps_probe *p)
 {
@@ -84,6 +90,12 @@ PS_ALWAYS_INLINE __u32 ps_probe_port_idx(const struct ps_probe *p)
 	if (p->f.l4proto == 17)
 		return PS_PORT_PROTO_UDP << 16 | p->f.dport;
 	return PS_PORT_TABLE_SIZE;
+}
+
+/* port_stats counts probes (not backscatter) to a TCP or UDP port. */
+PS_ALWAYS_INLINE int ps_probe_counts_port(const struct ps_probe *p)
+{
+	return ps_probe_port_idx(p) < PS_PORT_TABLE_SIZE && p->cls < PS_PROBE_CLASS_COUNT;
 }
 
 PS_ALWAYS_INLINE void ps_count_fingerprints(struct ps_src_stats *s, const struct ps_probe *p)
@@ -137,7 +149,7 @@ PS_ALWAYS_INLINE int ps_apply_probe(struct ps_src_stats *s, const struct ps_prob
 	 * interval decide them, and later probes skip the header reads, their atomics and the
 	 * facts (the bulk of a long scan).
 	 */
-	if (p->flags & PS_PROBE_TCP_FP) {
+	if (ps_tcp_probe_class(cls)) {
 		if ((p->flags & PS_PROBE_FACTS) && s->tcp_probes < PS_FP_SAMPLE) {
 			ps_count_fingerprints(s, p);
 			s->last = p->f;
@@ -182,7 +194,7 @@ PS_ALWAYS_INLINE int ps_apply_probe(struct ps_src_stats *s, const struct ps_prob
 		s->port_overflow = 1;
 	if (fresh || slot < 0)
 		ps_hll_add(s->port_hll, ps_mix32(port_item));
-	if ((proto == 6 || proto == 17) && cls < PS_PROBE_CLASS_COUNT) {
+	if (ps_probe_counts_port(p)) {
 		ret = PS_APPLY_PORT;
 		/*
 		 * The source joins the port's sketch on its first probe of the port: the slot's
