@@ -238,8 +238,8 @@ TEST(ProcessorSource, UncappedSourceRecordsKeepDrainOrderAndOmitNone) {
 // A drain can hold one source twice: the kernel re-creates an entry the drain already took
 // (source_table_test's SameDrainAddsToInterval folds both into one interval). docs/json.md
 // promises one source record per active source per interval, and source.packets that sum
-// over a run to the run's totals. BUG: process() writes a record per sample, so this source
-// gets two records (packets 2, then 5) and the sum over the run says 7 SYNs, not 5.
+// over a run to the run's totals: one record with both samples' packets, not a record per
+// sample (which would say 2, then 5, and sum to 7 SYNs, not 5).
 TEST(ProcessorSource, SourceTwiceInOneDrainIsOneRecord) {
     IntervalProcessor p(ProcessorConfig(), context());
     const Records r = run(p, interval(1, 10'000,
