@@ -7,6 +7,7 @@ PACKAGES=(
 	libclang-rt-14-dev # clang 14's libFuzzer and sanitizer runtimes (only recommended by clang)
 	libbpf-dev bpftool libelf-dev zlib1g-dev
 	libcli11-dev libgtest-dev nlohmann-json3-dev libpcap-dev libncurses-dev
+	robin-map-dev # tsl::robin_map: the agent's per-source index (user/source_table.h)
 	iproute2 util-linux procps nmap hping3 zmap masscan tcpdump ncat jq tmux
 	logrotate # tests/e2e/sighup_reload.sh rotates the output with a real logrotate config
 	systemd # systemd-analyze verify and security, for the unit in packaging/systemd

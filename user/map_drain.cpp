@@ -214,6 +214,10 @@ Interval MapDrain::read_interval(uint64_t now_ns, double seconds) {
     prev_ = iv.cumulative;
     iv.sources.swap(spare_);
     iv.sources.clear();
+    // As many samples as the interval's inserts and waiting first probes (the map is emptied
+    // at each drain), so a growing interval does not copy every sample on each regrowth.
+    iv.sources.reserve(std::min<uint64_t>(src_capacity_ + pend_slots_,
+                                          iv.delta.src_inserts + iv.delta.src_pending + 1024));
     // The slots are scanned only when a first probe waited since the last scan (the program
     // counts it after the slot is full, and the totals are read before the scan), a slot was
     // busy then, or this is the first drain (slots filled before this reader started).

@@ -1,10 +1,9 @@
-// SourceTable: merges each drained entry into a bounded, LRU-ordered history per source.
+// SourceTable: merges each drained entry into a bounded history per source, in absorb order.
 #include "source_table.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <optional>
 
 namespace probescope {
 
@@ -156,6 +155,69 @@ static void merge_dsts(SourceState& s, const ps_src_stats& k) {
     s.dst_hll.merge_packed(k.dst_hll);
 }
 
+uint32_t SourceTable::take_slot() {
+    if (free_.empty()) {
+        const auto base = static_cast<uint32_t>(chunks_.size() * kChunk);
+        chunks_.push_back(std::make_unique<SourceState[]>(kChunk));
+        where_.resize(where_.size() + kChunk);
+        for (uint32_t i = kChunk; i-- > 0;) free_.push_back(base + i);
+    }
+    uint32_t slot = free_.back();
+    free_.pop_back();
+    return slot;
+}
+
+void SourceTable::release(uint32_t slot) {
+    Where& w = where_[slot];
+    --run_of(w.run).live;
+    w = Where{};
+    index_.erase(state(slot).addr);
+    state(slot) = SourceState{};
+    free_.push_back(slot);
+}
+
+void SourceTable::append(uint32_t slot, uint64_t interval_seq) {
+    if (runs_.empty() || runs_.back().seq != interval_seq) {
+        drop_dead_runs();
+        for (Run& r : runs_) compact(r);
+        runs_.push_back(Run{next_run_id_++, interval_seq, {}, 0, 0});
+    }
+    Where& w = where_[slot];
+    if (w.run != kFree) --run_of(w.run).live;
+    Run& r = runs_.back();
+    w = Where{r.id, r.slots.size()};
+    r.slots.push_back(slot);
+    ++r.live;
+}
+
+// A run whose entries are mostly stale (their sources moved on to later runs) is rewritten
+// with its live ones, so runs hold O(sources) entries in all.
+void SourceTable::compact(Run& r) {
+    const size_t entries = r.slots.size() - r.head;
+    if (entries < 64 || r.live * 2 > entries) return;
+    std::vector<uint32_t> kept;
+    kept.reserve(r.live);
+    for (size_t pos = r.head; pos < r.slots.size(); ++pos) {
+        if (!live(r, pos)) continue;
+        where_[r.slots[pos]].pos = kept.size();
+        kept.push_back(r.slots[pos]);
+    }
+    r.slots.swap(kept);
+    r.head = 0;
+}
+
+void SourceTable::drop_dead_runs() {
+    while (!runs_.empty() && runs_.front().live == 0) runs_.pop_front();
+}
+
+std::optional<uint32_t> SourceTable::least_recent() {
+    for (Run& r : runs_) {
+        while (r.head < r.slots.size() && !live(r, r.head)) ++r.head;
+        if (r.head < r.slots.size()) return r.slots[r.head];
+    }
+    return std::nullopt;
+}
+
 SourceState& SourceTable::absorb(const SourceSample& sample, uint64_t interval_seq,
                                  bool* first_sample) {
     Addr16 addr;
@@ -164,28 +226,29 @@ SourceState& SourceTable::absorb(const SourceSample& sample, uint64_t interval_s
 
     auto found = index_.find(addr);
     const bool created = found == index_.end();
+    uint32_t slot;
     if (created) {
         // The least recent sources go, but none this interval's drain brought: the caller
         // holds this interval's sources (a drain may bring more than capacity_ of them:
         // src_stats entries and first probes from src_pending), so the table stretches for
         // the interval and shrinks back as later intervals bring new sources.
-        while (capacity_ > 0 && index_.size() >= capacity_ &&
-               lru_.back().interval_seq != interval_seq) {
-            if (lru_.back().verdict) evicted_reported_.push_back(lru_.back());
-            index_.erase(lru_.back().addr);
-            lru_.pop_back();
+        while (capacity_ > 0 && index_.size() >= capacity_) {
+            std::optional<uint32_t> old = least_recent();
+            if (!old || state(*old).interval_seq == interval_seq) break;
+            if (state(*old).verdict) evicted_reported_.push_back(state(*old));
+            release(*old);
             ++evicted_;
         }
-        lru_.emplace_front();
-        lru_.front().addr = addr;
-        lru_.front().first_seen_ns = k.first_seen_ns;
-        found = index_.emplace(addr, lru_.begin()).first;
+        slot = take_slot();
+        state(slot).addr = addr;
+        state(slot).first_seen_ns = k.first_seen_ns;
+        index_.emplace(addr, slot);
     } else {
-        lru_.splice(lru_.begin(), lru_, found->second);
+        slot = found->second;
     }
-    SourceState& s = *found->second;
-
+    SourceState& s = state(slot);
     if (first_sample) *first_sample = created || s.interval_seq != interval_seq;
+    append(slot, interval_seq);
     if (s.interval_seq != interval_seq) s.interval.fill(0);
     s.interval_seq = interval_seq;
     if (s.window_start_ns == 0 || k.first_seen_ns >= s.window_start_ns + windows_.window_ns)
@@ -227,29 +290,32 @@ std::vector<SourceState> SourceTable::take_evicted() {
 
 size_t SourceTable::expire(uint64_t now_ns,
                            const std::function<void(const SourceState&)>& on_expire) {
-    // The list is in absorb order: one run per drain, the runs in last-seen order (each drain
-    // empties the kernel map), but any order inside a run. So walk from the back and stop
-    // only after the run that holds the first source still active.
+    // Runs are in drain order and each drain empties the kernel map, so last-seen times grow
+    // from run to run but not inside one: walk from the oldest and stop only after the run
+    // that holds the first source still active.
     size_t n = 0;
-    std::optional<uint64_t> active_run;
-    for (auto it = lru_.end(); it != lru_.begin();) {
-        --it;
-        if (active_run && it->interval_seq != *active_run) break;
-        if (it->last_seen_ns + idle_ns_ >= now_ns) {
-            active_run = it->interval_seq;
-            continue;
+    for (Run& r : runs_) {
+        bool active = false;
+        for (size_t pos = r.head; pos < r.slots.size(); ++pos) {
+            if (!live(r, pos)) continue;
+            uint32_t slot = r.slots[pos];
+            if (state(slot).last_seen_ns + idle_ns_ >= now_ns) {
+                active = true;
+                continue;
+            }
+            if (on_expire) on_expire(state(slot));
+            release(slot);
+            ++n;
         }
-        if (on_expire) on_expire(*it);
-        index_.erase(it->addr);
-        it = lru_.erase(it);
-        ++n;
+        if (active) break;
     }
+    drop_dead_runs();
     return n;
 }
 
 const SourceState* SourceTable::find(const Addr16& addr) const {
     auto it = index_.find(addr);
-    return it == index_.end() ? nullptr : &*it->second;
+    return it == index_.end() ? nullptr : &state(it->second);
 }
 
 }  // namespace probescope

@@ -1,11 +1,13 @@
 // Per-source history across drains: cumulative counts, merged sketches, bounded memory (pure).
 #pragma once
+#include <tsl/robin_map.h>
+
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <functional>
-#include <list>
 #include <memory>
-#include <unordered_map>
+#include <optional>
 #include <vector>
 
 #include "addr.h"
@@ -83,6 +85,14 @@ struct SourceWindows {
     uint64_t weight_ns = 3'000'000'000ull;    // Thresholds::scanlogd_window_s
 };
 
+// The agent's per-source history, bounded by capacity. Sources are kept in absorb order (the
+// least recently absorbed is evicted first, and expire walks from it) without a linked list:
+// each drain's absorbs are appended to that drain's run, a vector of slot numbers, and a source
+// absorbed again moves to the newest run, leaving a stale entry behind. Stale entries are
+// skipped, and a run mostly stale is compacted. The states live in fixed chunks (addresses stay
+// valid while a source is in the table: the interval holds pointers to them) found through an
+// open-addressing index (tsl::robin_map), so absorbing a known source touches its index bucket
+// and its state, not list neighbours or hash-chain nodes.
 class SourceTable {
 public:
     // Exact sets in user space hold this many items before falling back to the HLL.
@@ -107,19 +117,57 @@ public:
     size_t capacity() const { return capacity_; }
     uint64_t evicted() const { return evicted_; }  // dropped to stay within capacity
 
+    // Every source, the most recently absorbed first.
     template <typename F>
     void for_each(F&& f) const {
-        for (const auto& s : lru_) f(s);
+        for (auto r = runs_.rbegin(); r != runs_.rend(); ++r)
+            for (size_t pos = r->slots.size(); pos-- > r->head;)
+                if (live(*r, pos)) f(state(r->slots[pos]));
     }
 
 private:
+    static constexpr size_t kChunk = 1024;  // states per allocation
+    static constexpr uint64_t kFree = ~0ull;
+
+    // One drain's absorbs, in order; slots[head..] may still hold live entries.
+    struct Run {
+        uint64_t id;
+        uint64_t seq;
+        std::vector<uint32_t> slots;
+        size_t head = 0;
+        size_t live = 0;
+    };
+    // Where a slot's latest entry is: its run's id (kFree: the slot holds no source) and index.
+    struct Where {
+        uint64_t run = kFree;
+        size_t pos = 0;
+    };
+
+    SourceState& state(uint32_t slot) { return chunks_[slot / kChunk][slot % kChunk]; }
+    const SourceState& state(uint32_t slot) const { return chunks_[slot / kChunk][slot % kChunk]; }
+    bool live(const Run& r, size_t pos) const {
+        const Where& w = where_[r.slots[pos]];
+        return w.run == r.id && w.pos == pos;
+    }
+    Run& run_of(uint64_t id) { return runs_[id - runs_.front().id]; }
+    uint32_t take_slot();
+    void release(uint32_t slot);
+    void append(uint32_t slot, uint64_t interval_seq);
+    std::optional<uint32_t> least_recent();
+    void drop_dead_runs();
+    void compact(Run& r);
+
     size_t capacity_;
     uint64_t idle_ns_;
     SourceWindows windows_;
     std::vector<SourceState> evicted_reported_;  // evicted sources that had a verdict
     uint64_t evicted_ = 0;
-    std::list<SourceState> lru_;  // most recently seen at the front
-    std::unordered_map<Addr16, std::list<SourceState>::iterator, Addr16Hash> index_;
+    std::vector<std::unique_ptr<SourceState[]>> chunks_;
+    std::vector<uint32_t> free_;  // slots of chunks_ holding no source
+    std::vector<Where> where_;    // per slot
+    std::deque<Run> runs_;        // oldest first; ids consecutive
+    uint64_t next_run_id_ = 0;
+    tsl::robin_map<Addr16, uint32_t, Addr16Hash> index_;
 };
 
 }  // namespace probescope

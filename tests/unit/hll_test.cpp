@@ -146,5 +146,29 @@ TEST(HllMerge, MergingAnEmptySketchChangesNothing) {
     EXPECT_EQ(a.registers(), before);
 }
 
+// The registers are allocated on first use: a copy must own its own (a source's state is copied
+// into the evicted list and into records while the original lives on), and merging a sketch
+// that never had any changes nothing.
+TEST(HllCopy, CopiesAreIndependentAndAnUnusedSketchMergesAsEmpty) {
+    Hll a = hll_of_range(1, 300);
+    const Hll::Registers before = a.registers();
+    Hll b = a;
+    b.merge(hll_of_range(1000, 300));
+    EXPECT_EQ(a.registers(), before);
+    EXPECT_NE(b.registers(), before);
+    Hll c;
+    c = a;
+    a = Hll{};
+    EXPECT_EQ(c.registers(), before);
+    EXPECT_TRUE(a.empty());
+    EXPECT_EQ(a.registers(), Hll::Registers{});
+    c.merge(Hll{});
+    EXPECT_EQ(c.registers(), before);
+    Hll d;
+    d.merge(Hll{});
+    EXPECT_TRUE(d.empty());
+    EXPECT_EQ(d.estimate(), 0.0);
+}
+
 }  // namespace
 }  // namespace probescope

@@ -3,7 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <list>
+#include <map>
+#include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -518,6 +523,114 @@ TEST(SourceTableExpire, DropsIdleSourceAbsorbedAfterAnActiveOne) {
     EXPECT_NE(t.find(addr("192.0.2.1")), nullptr);
     EXPECT_EQ(t.find(addr("192.0.2.2")), nullptr);
     EXPECT_EQ(t.size(), 1u);
+}
+
+}  // namespace
+}  // namespace probescope
+
+namespace probescope {
+namespace {
+
+// The table's order as a linked list keeps it (what SourceTable did before it kept runs): the
+// most recently absorbed at the front; a new source evicts from the back while the table is
+// full and the back is not of the interval being absorbed; expire walks from the back and
+// stops after the run holding the first active source.
+class ListModel {
+public:
+    ListModel(size_t capacity, uint64_t idle) : capacity_(capacity), idle_(idle) {}
+    void absorb(const std::string& a, uint64_t last_seen, uint64_t seq) {
+        auto it = std::find_if(l_.begin(), l_.end(), [&](const Entry& e) { return e.addr == a; });
+        if (it == l_.end()) {
+            while (capacity_ > 0 && l_.size() >= capacity_ && l_.back().seq != seq) {
+                evicted.push_back(l_.back().addr);
+                l_.pop_back();
+            }
+            l_.push_front({a, last_seen, seq});
+        } else {
+            it->last_seen = std::max(it->last_seen, last_seen);
+            it->seq = seq;
+            l_.splice(l_.begin(), l_, it);
+        }
+    }
+    std::vector<std::string> expire(uint64_t now) {
+        std::vector<std::string> out;
+        std::optional<uint64_t> active_run;
+        for (auto it = l_.end(); it != l_.begin();) {
+            --it;
+            if (active_run && it->seq != *active_run) break;
+            if (it->last_seen + idle_ >= now) {
+                active_run = it->seq;
+                continue;
+            }
+            out.push_back(it->addr);
+            it = l_.erase(it);
+        }
+        return out;
+    }
+    std::vector<std::string> order() const {
+        std::vector<std::string> out;
+        for (const auto& e : l_) out.push_back(e.addr);
+        return out;
+    }
+    std::vector<std::string> evicted;
+
+private:
+    struct Entry {
+        std::string addr;
+        uint64_t last_seen;
+        uint64_t seq;
+    };
+    size_t capacity_;
+    uint64_t idle_;
+    std::list<Entry> l_;
+};
+
+// Random drains (sources from a small pool, several absorbs of one source in a drain, quiet
+// sources, samples older than earlier drains') with a small capacity and idle timeout: the runs,
+// their stale entries and their compaction must keep exactly the list's order, evictions and
+// expiries, and each state must keep its own counts through slot reuse.
+TEST(SourceTableOrder, SameOrderEvictionsAndExpiriesAsAList) {
+    for (size_t capacity : {0u, 7u, 40u, 150u}) {
+        SCOPED_TRACE("capacity " + std::to_string(capacity));
+        std::mt19937 rng(static_cast<unsigned>(capacity) + 1);
+        SourceTable t(capacity, 300);
+        ListModel model(capacity, 300);
+        std::map<std::string, uint64_t> packets;  // per source since it last (re)entered
+        uint64_t evicted_seen = 0;
+        for (uint64_t seq = 1; seq <= 400; ++seq) {
+            const uint64_t now = 5000 + seq * 100;
+            const unsigned absorbs = rng() % 120;
+            const unsigned pool = 20 + rng() % 200;
+            for (unsigned i = 0; i < absorbs; ++i) {
+                const std::string a = "198.51.100." + std::to_string(rng() % pool);
+                // Now and then a sample older than earlier drains' (a replay's clock): expire
+                // must stop where the list stopped, not walk on to it.
+                const uint64_t last = now - (rng() % 10 == 0 ? rng() % 2000 : rng() % 50);
+                t.absorb(Sample(a).seen(last - 1, last).pkts(PS_CLASS_UDP, 1), seq);
+                model.absorb(a, last, seq);
+                for (size_t e = evicted_seen; e < model.evicted.size(); ++e)
+                    packets.erase(model.evicted[e]);
+                evicted_seen = model.evicted.size();
+                ++packets[a];
+            }
+            if (rng() % 3 == 0) {
+                std::vector<std::string> got;
+                t.expire(now,
+                         [&](const SourceState& s) { got.push_back(format_addr(s.addr.data())); });
+                const std::vector<std::string> want = model.expire(now);
+                ASSERT_EQ(got, want) << "seq " << seq;
+                for (const auto& a : want) packets.erase(a);
+            }
+            std::vector<std::string> order;
+            t.for_each([&](const SourceState& s) {
+                order.push_back(format_addr(s.addr.data()));
+                EXPECT_EQ(s.total[PS_CLASS_UDP], packets[order.back()]) << order.back();
+            });
+            ASSERT_EQ(order, model.order()) << "seq " << seq;
+            ASSERT_EQ(t.size(), order.size());
+            ASSERT_EQ(t.evicted(), model.evicted.size());
+        }
+    }
 }
 
 }  // namespace
