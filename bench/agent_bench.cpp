@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -24,10 +25,11 @@
 #include <vector>
 
 #include "error.h"
-#include "map_fill.h"
 #include "interval_processor.h"
 #include "map_drain.h"
+#include "map_fill.h"
 #include "packet_builder.h"
+#include "probescope/track.h"
 #include "xdp_session.h"
 
 using namespace probescope;
@@ -179,6 +181,86 @@ Floor kernel_floor(const bpf_map_info& like, uint32_t first, uint32_t n) {
     return f;
 }
 
+// The drain of a design src_stats could move to (bench/primitives.bpf.c, table_*; not built):
+// per-source entries in an mmapped ARRAY, written by the program in place, double-buffered.
+// The agent would switch the program to the other half, wait for running programs to finish
+// with it (an ARRAY_OF_MAPS update returns after an RCU grace period: the kernel's
+// maybe_wait_bpf_programs), then read the old half in place and zero what it read. Timed here:
+// that wait, and the scan of a half holding the same n sources (slot by the program's hash,
+// ps_pending_slot, linear probing; 1.25 n rounded up to a power of two slots), each entry
+// copied into a sample and zeroed. No syscall per entry.
+struct TableEntry {
+    uint64_t state;  // 2: full
+    ps_src_key key;
+    ps_src_stats stats;
+};
+
+struct TableFloor {
+    size_t drained = 0, slots = 0;
+    double sync_cpu = 0, sync_wall = 0, scan_cpu = 0, scan_wall = 0;
+};
+
+TableFloor table_floor(uint32_t first, uint32_t n) {
+    TableFloor f;
+    f.slots = 1;
+    while (f.slots < n + n / 4) f.slots <<= 1;
+    LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_MMAPABLE);
+    int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ps_table", 4, sizeof(TableEntry),
+                            static_cast<uint32_t>(f.slots), &mo);
+    if (fd < 0) throw Error(errno_text("cannot create the table map", errno));
+    const size_t bytes = f.slots * sizeof(TableEntry);
+    void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    int inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ps_inner", 4, 4, 1, nullptr);
+    LIBBPF_OPTS(bpf_map_create_opts, oo, .inner_map_fd = static_cast<__u32>(inner));
+    int outer =
+        inner >= 0 ? bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "ps_sync", 4, 4, 1, &oo) : -1;
+    if (mem == MAP_FAILED || outer < 0) {
+        int e = errno;
+        if (mem != MAP_FAILED) munmap(mem, bytes);
+        for (int x : {fd, inner, outer})
+            if (x >= 0) close(x);
+        throw Error(errno_text("cannot map the table or create its sync map", e));
+    }
+    auto* t = static_cast<TableEntry*>(mem);
+    const uint32_t mask = static_cast<uint32_t>(f.slots - 1);
+    for (uint32_t i = 0; i < n; ++i) {
+        ps_src_key k{};
+        k.addr[10] = k.addr[11] = 0xff;
+        uint32_t a = htonl(0xf0000000u | (first + i));
+        memcpy(&k.addr[12], &a, 4);
+        uint32_t slot = ps_pending_slot(k.addr, mask);
+        while (t[slot].state) slot = (slot + 1) & mask;
+        t[slot].state = 2;
+        t[slot].key = k;
+        t[slot].stats.technique[0] = 1;
+        t[slot].stats.last_seen_ns = i;
+    }
+    // The agent reuses its sample buffer from interval to interval: touched before, as there.
+    std::vector<SourceSample> out(n);
+    out.clear();
+    uint32_t zero = 0;
+    const uint32_t inner_id = static_cast<uint32_t>(inner);
+    double c0 = cpu_ms(), w0 = wall_ms();
+    int err = bpf_map_update_elem(outer, &zero, &inner_id, BPF_ANY);
+    double c1 = cpu_ms(), w1 = wall_ms();
+    for (size_t i = 0; i < f.slots; ++i) {
+        TableEntry& e = t[i];
+        if (e.state != 2) continue;
+        SourceSample& smp = out.emplace_back();
+        smp.key = e.key;
+        smp.stats = e.stats;
+        memset(&e, 0, sizeof(e));
+    }
+    double c2 = cpu_ms(), w2 = wall_ms();
+    int e = errno;
+    munmap(mem, bytes);
+    close(outer), close(inner), close(fd);
+    if (err) throw Error(errno_text("cannot update the sync map", e));
+    f.drained = out.size();
+    f.sync_cpu = c1 - c0, f.sync_wall = w1 - w0, f.scan_cpu = c2 - c1, f.scan_wall = w2 - w1;
+    return f;
+}
+
 // The agent's interval against the floor: how many floors it costs, and what user space adds.
 nlohmann::json vs_floor(const Step& s, double floor_cpu, uint32_t n) {
     double total = s.drain_cpu + s.classify_cpu, user = total - floor_cpu;
@@ -221,6 +303,9 @@ nlohmann::json measure(uint32_t n, uint32_t probes, size_t source_records) {
     // the same map shape, the faster one counts (the lower floor leaves user space the more).
     std::vector<Floor> rounds{kernel_floor(info, 1, n), kernel_floor(info, 1, n)};
     const Floor& fl = rounds[0].cpu <= rounds[1].cpu ? rounds[0] : rounds[1];
+    std::vector<TableFloor> trounds{table_floor(1, n), table_floor(1, n)};
+    auto ttotal = [](const TableFloor& t) { return t.sync_cpu + t.scan_cpu; };
+    const TableFloor& tf = ttotal(trounds[0]) <= ttotal(trounds[1]) ? trounds[0] : trounds[1];
     nlohmann::json floor_rounds = nlohmann::json::array();
     for (const auto& r : rounds)
         floor_rounds.push_back({{"drained", r.drained}, {"cpu_ms", r.cpu}, {"wall_ms", r.wall}});
@@ -255,6 +340,19 @@ nlohmann::json measure(uint32_t n, uint32_t probes, size_t source_records) {
         {"kernel_floor_cpu_ms", fl.cpu},
         {"kernel_floor_wall_ms", fl.wall},
         {"kernel_floor_ns_per_entry", fl.drained ? fl.cpu * 1e6 / fl.drained : 0.0},
+        {"table_floor",
+         {{"what",
+           "a design not built: the same n sources in an mmapped ARRAY of 712-byte entries, "
+           "read in place (each entry copied into a sample, then zeroed) after an "
+           "ARRAY_OF_MAPS update waits out running programs; the faster of two rounds"},
+          {"slots", tf.slots},
+          {"drained", tf.drained},
+          {"sync_cpu_ms", tf.sync_cpu},
+          {"sync_wall_ms", tf.sync_wall},
+          {"scan_cpu_ms", tf.scan_cpu},
+          {"scan_wall_ms", tf.scan_wall},
+          {"cpu_ms", ttotal(tf)},
+          {"ns_per_source", ttotal(tf) * 1e6 / n}}},
         {"first_vs_floor", vs_floor(first, fl.cpu, n)},
         {"steady_vs_floor", vs_floor(again, fl.cpu, n)},
         {"rss_kb", {{"before", rss0}, {"after_first", rss1}, {"after_steady", rss2}}},

@@ -4,6 +4,7 @@
  */
 #include "vmlinux.h" /* first: abi.h takes its types from it in BPF builds */
 #include "probescope/abi.h"
+#include "probescope/track.h"
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
@@ -28,8 +29,8 @@ static const struct ps_src_stats zero_stats;
 /* The same known source every run: inserted on the first run, found on every later one. */
 static __always_inline struct ps_src_stats *known_source(void)
 {
-	struct ps_src_key k = {.addr = {[10] = 0xff, [11] = 0xff, [12] = 198, [13] = 51,
-					[14] = 100, [15] = 1}};
+	struct ps_src_key k = {
+		.addr = {[10] = 0xff, [11] = 0xff, [12] = 198, [13] = 51, [14] = 100, [15] = 1}};
 	struct ps_src_stats *s = bpf_map_lookup_elem(&sources, &k);
 
 	if (!s)
@@ -92,19 +93,112 @@ struct {
 	__type(value, __u64);
 } insert_seq SEC(".maps");
 
-/* A new source every run: the key comes from the shared run counter. */
-SEC("xdp")
-int lru_insert(struct xdp_md *ctx)
+/* A new source every run: the key comes from the shared run counter. 0: no counter. */
+static __always_inline int new_source_key(struct ps_src_key *k)
 {
-	struct ps_src_key k = {};
 	__u32 zero = 0;
 	__u64 *seq = bpf_map_lookup_elem(&insert_seq, &zero), n;
 
 	if (!seq)
-		return XDP_PASS;
+		return 0;
 	n = __sync_fetch_and_add(seq, 1) + 1;
-	__builtin_memcpy(&k.addr[8], &n, sizeof(n));
-	bpf_map_update_elem(&sources, &k, &zero_stats, BPF_NOEXIST);
+	__builtin_memcpy(&k->addr[8], &n, sizeof(n));
+	return 1;
+}
+
+SEC("xdp")
+int lru_insert(struct xdp_md *ctx)
+{
+	struct ps_src_key k __attribute__((aligned(8))) = {};
+
+	if (new_source_key(&k))
+		bpf_map_update_elem(&sources, &k, &zero_stats, BPF_NOEXIST);
+	return XDP_PASS;
+}
+
+/*
+ * The design src_stats could move to (not built): per-source state in an mmapped ARRAY,
+ * slot picked by the program's own hash of the source (ps_pending_slot, as src_pending does),
+ * claimed by compare-and-swap, found by comparing the key in place; linear probing over
+ * TABLE_PROBES slots. No hash-map helper, no lock, no element allocation; the agent would read
+ * it in place (bench/agent_bench.cpp times that read, "mmapped table floor").
+ */
+#define TABLE_SLOTS (1u << 19)
+#define TABLE_PROBES 4
+enum { TABLE_EMPTY, TABLE_BUSY, TABLE_FULL };
+
+struct table_entry {
+	__u64 state;
+	struct ps_src_key key;
+	struct ps_src_stats stats;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, TABLE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct table_entry);
+} table SEC(".maps");
+
+static __always_inline int same_key(const struct ps_src_key *a, const struct ps_src_key *b)
+{
+	const __u64 *x = (const __u64 *)a->addr, *y = (const __u64 *)b->addr;
+
+	return x[0] == y[0] && x[1] == y[1];
+}
+
+/* The source's entry, claimed for it if its probe slots hold an empty one before its own. */
+static __always_inline struct ps_src_stats *table_find(const struct ps_src_key *k)
+{
+	__u32 slot = ps_pending_slot(k->addr, TABLE_SLOTS - 1);
+
+	for (int i = 0; i < TABLE_PROBES; i++) {
+		__u32 idx = (slot + i) & (TABLE_SLOTS - 1);
+		struct table_entry *e = bpf_map_lookup_elem(&table, &idx);
+		__u64 st;
+
+		if (!e)
+			return NULL;
+		st = *(volatile __u64 *)&e->state;
+		if (st == TABLE_FULL && same_key(&e->key, k))
+			return &e->stats;
+		if (st != TABLE_EMPTY)
+			continue;
+		if (__sync_val_compare_and_swap(&e->state, TABLE_EMPTY, TABLE_BUSY) != TABLE_EMPTY)
+			continue;
+		e->key = *k;
+		__sync_val_compare_and_swap(&e->state, TABLE_BUSY, TABLE_FULL);
+		return &e->stats;
+	}
+	return NULL;
+}
+
+/* lru_lookup_1_atomic's job on the table: the same known source, one shared atomic. */
+SEC("xdp")
+int table_lookup_1_atomic(struct xdp_md *ctx)
+{
+	struct ps_src_key k __attribute__((aligned(8))) = {
+		.addr = {[10] = 0xff, [11] = 0xff, [12] = 198, [13] = 51, [14] = 100, [15] = 1}};
+	struct ps_src_stats *s = table_find(&k);
+
+	if (s)
+		__sync_fetch_and_add(&s->technique[0], 1);
+	return XDP_PASS;
+}
+
+/* lru_insert's job on the table: a new source every run claims an empty entry (and counts). */
+SEC("xdp")
+int table_claim(struct xdp_md *ctx)
+{
+	struct ps_src_key k __attribute__((aligned(8))) = {};
+	struct ps_src_stats *s;
+
+	if (!new_source_key(&k))
+		return XDP_PASS;
+	s = table_find(&k);
+	if (s)
+		__sync_fetch_and_add(&s->technique[0], 1);
 	return XDP_PASS;
 }
 

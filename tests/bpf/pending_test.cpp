@@ -363,3 +363,51 @@ TEST(MappedArrayTest, RefusesAMapThatIsNotAnMmapableArrayOfTheValueSize) {
 
 }  // namespace
 }  // namespace probescope::test
+
+namespace probescope::test {
+namespace {
+
+// --max-sources below 4 keeps no table (one slot, pending_mask 0): every new source is
+// inserted at once, as before src_pending, and nothing is read from the slot. Its own load,
+// not the shared one: the table's size is fixed at load.
+TEST(PendingNoTable, BelowFourSourcesEveryNewSourceIsInsertedAtOnce) {
+    if (geteuid() != 0) GTEST_SKIP() << "loading XDP programs needs root";
+    auto prog = LoadedProgram::load({3, PS_CLOCK_USER, "", {}});
+    MapDrain drain(prog->totals_fd(), prog->src_stats_fd(), prog->src_pending_fd(),
+                   prog->port_stats_fd(), prog->src_capacity());
+    EXPECT_EQ(drain.pending_slots(), 0u);
+    MappedArray map(prog->src_pending_fd(), sizeof(ps_pending), false, "src_pending");
+    ASSERT_EQ(map.entries(), 1u);
+    auto run = [&](const std::string& src, uint16_t port, uint64_t clock) {
+        prog->set_user_clock(clock);
+        Frame f = PacketBuilder().eth().ipv4(src.c_str(), kTarget4).tcp(kScannerPort, port, SYN);
+        bpf_test_run_opts opts{};
+        opts.sz = sizeof(opts);
+        opts.data_in = f.data();
+        opts.data_size_in = static_cast<uint32_t>(f.size());
+        opts.repeat = 1;
+        ASSERT_EQ(bpf_prog_test_run_opts(prog->prog_fd(), &opts), 0);
+        ASSERT_EQ(opts.retval, static_cast<uint32_t>(XDP_PASS));
+    };
+    run(test_net(0), 22, 100);
+    run(test_net(1), 22, 150);
+    run(test_net(0), 80, 200);
+    const TotalsSnapshot t = drain.read_totals();
+    EXPECT_EQ(t.src_pending, 0u);
+    EXPECT_EQ(t.src_inserts, 2u);
+    EXPECT_EQ(PS_PENDING_STATE(map.as<const ps_pending>()[0].state), PS_PENDING_EMPTY);
+    std::vector<SourceSample> samples;
+    ASSERT_EQ(drain.drain_sources(samples), 2u);
+    std::map<SrcKey, ps_src_stats> by_key;
+    for (const auto& s : samples) {
+        SrcKey k;
+        std::copy(std::begin(s.key.addr), std::end(s.key.addr), k.begin());
+        by_key[k] = s.stats;
+    }
+    ASSERT_EQ(by_key.size(), 2u);
+    expect_syns(by_key.at(v4_key(test_net(0))), 2, 100, 200, {{22, 1}, {80, 1}});
+    expect_syns(by_key.at(v4_key(test_net(1))), 1, 150, 150, {{22, 1}});
+}
+
+}  // namespace
+}  // namespace probescope::test
