@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Generic XDP on request, maps pinned per interface while running, and LRU evictions reported
-# exactly: every inserted source is either drained or counted as evicted.
+# exactly: every inserted source is either drained or counted as evicted. Then SIGINT, as
+# SIGTERM: a last interval, detached, unpinned.
 . "$(dirname "$0")/common.sh"
 GEN=${3:?usage: $0 PROBESCOPE BPFGEN PROBESCOPE_GEN}
 
@@ -29,5 +30,21 @@ expect_eq "every SYN counted in the totals" "$syns" 2000
 expect_eq "inserts = drained + evicted" "$inserts" "$((drained + evicted))"
 [ "$drained" -le 128 ] && echo "ok   drained within the map size: $drained" || { echo "FAIL drained $drained > 128"; FAILED=1; }
 expect_eq "pins removed at exit" "$(ls -A "$WORK/bpffs/probescope" 2>/dev/null | wc -l)" 0
+expect_eq "no XDP left on the link" "$(in_tgt ip -o link show "$LAB_TGT_IF" | grep -c 'xdp')" 0
+
+# SIGINT (Ctrl-C) does what SIGTERM does: the SYNs sent since the last drain are in a last
+# interval, the exit status is 0, the program is detached and the pins are gone.
+mv "$WORK/out.json" "$WORK/out-sigterm.json"
+AGENT_INTERVAL=60
+start_agent --no-rdns
+in_scan "$GEN" --iface "$LAB_SCAN_IF" --dst-mac "$LAB_TGT_MAC" --mode syn-flood --src 240.0.0.0/4 \
+	--dst "$LAB_TGT_IP" --dport 443 --count 500 --seed 8 >/dev/null
+kill -INT "$AGENT_PID"
+wait "$AGENT_PID"
+expect_eq "exit status after SIGINT" "$?" 0
+AGENT_PID=
+expect_eq "SYNs counted in the last interval, drained at SIGINT" "$(json_sum '.type=="stats"' .classes.tcp_syn)" 500
+expect_eq "no XDP left on the link after SIGINT" "$(in_tgt ip -o link show "$LAB_TGT_IF" | grep -c 'xdp')" 0
+expect_eq "pins removed after SIGINT" "$(ls -A "$WORK/bpffs/probescope" 2>/dev/null | wc -l)" 0
 umount_private_bpffs
 exit $FAILED
