@@ -2,6 +2,7 @@
 #include "source_table.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 
@@ -218,15 +219,60 @@ std::optional<uint32_t> SourceTable::least_recent() {
     return std::nullopt;
 }
 
-SourceState& SourceTable::absorb(const SourceSample& sample, uint64_t interval_seq,
-                                 bool* first_sample) {
+static Addr16 addr_of(const SourceSample& sample) {
     Addr16 addr;
     std::memcpy(addr.data(), sample.key.addr, addr.size());
+    return addr;
+}
+
+SourceState& SourceTable::absorb(const SourceSample& sample, uint64_t interval_seq,
+                                 bool* first_sample) {
+    return absorb_at(sample, interval_seq, kNoSlot, first_sample);
+}
+
+void SourceTable::absorb_all(const std::vector<SourceSample>& samples, uint64_t interval_seq,
+                             const std::vector<bool>& skip, std::vector<SourceState*>& firsts) {
+    // A batch's lookups first, then its states prefetched, then the merges: the lookups are
+    // independent of each other, so their cache misses overlap instead of following one
+    // another, and each merge finds its state on the way in.
+    constexpr size_t kAhead = 16;
+    std::array<uint32_t, kAhead> hint;
+    for (size_t base = 0; base < samples.size(); base += kAhead) {
+        const size_t n = std::min(kAhead, samples.size() - base);
+        for (size_t j = 0; j < n; ++j) {
+            hint[j] = kNoSlot;
+            if (skip[base + j]) continue;
+            auto it = index_.find(addr_of(samples[base + j]));
+            if (it != index_.end()) hint[j] = it->second;
+        }
+        for (size_t j = 0; j < n; ++j) {
+            if (hint[j] == kNoSlot) continue;
+            const char* p = reinterpret_cast<const char*>(&state(hint[j]));
+            for (size_t off = 0; off < sizeof(SourceState); off += 64) __builtin_prefetch(p + off);
+        }
+        for (size_t j = 0; j < n; ++j) {
+            if (skip[base + j]) continue;
+            bool first = false;
+            SourceState& st = absorb_at(samples[base + j], interval_seq, hint[j], &first);
+            if (first) firsts.push_back(&st);
+        }
+    }
+}
+
+// hint: the source's slot as looked up before (kNoSlot: not found then). Checked, since an
+// eviction since the lookup may have freed it, or given it to another source.
+SourceState& SourceTable::absorb_at(const SourceSample& sample, uint64_t interval_seq,
+                                    uint32_t hint, bool* first_sample) {
+    const Addr16 addr = addr_of(sample);
     const ps_src_stats& k = sample.stats;
 
-    auto found = index_.find(addr);
-    const bool created = found == index_.end();
-    uint32_t slot;
+    uint32_t slot = kNoSlot;
+    if (hint != kNoSlot && where_[hint].run != kFree && state(hint).addr == addr) {
+        slot = hint;
+    } else if (auto found = index_.find(addr); found != index_.end()) {
+        slot = found->second;
+    }
+    const bool created = slot == kNoSlot;
     if (created) {
         // The least recent sources go, but none this interval's drain brought: the caller
         // holds this interval's sources (a drain may bring more than capacity_ of them:
@@ -243,8 +289,6 @@ SourceState& SourceTable::absorb(const SourceSample& sample, uint64_t interval_s
         state(slot).addr = addr;
         state(slot).first_seen_ns = k.first_seen_ns;
         index_.emplace(addr, slot);
-    } else {
-        slot = found->second;
     }
     SourceState& s = state(slot);
     if (first_sample) *first_sample = created || s.interval_seq != interval_seq;
