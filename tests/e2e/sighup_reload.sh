@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SIGHUP: a real logrotate rotation (rename, create, postrotate HUP) loses no record and the new
 # records land in the new file; the config file is read again: a valid one takes effect, an
-# invalid one or one changing a fixed option is refused in one line and the old one stays.
+# invalid one or one changing a fixed option is refused in one line and the old one stays; a
+# new --interval from the file changes how far apart the drains are.
 . "$(dirname "$0")/common.sh"
 GEN=${3:?usage: $0 PROBESCOPE BPFGEN PROBESCOPE_GEN}
 
@@ -88,5 +89,31 @@ expect_eq "records in both files = records the agent wrote" "$(cat "$WORK"/out.j
 all=$(cat "$WORK"/out.json.1 "$WORK"/out.json | jq -s '[.[] | select(.type=="stats")]')
 expect_eq "no count lost across the rotation: stats.packets over both files = the program's total" \
 	"$(jq '[.[].packets] | add' <<<"$all")" "$(jq 'last | .total_packets' <<<"$all")"
+
+# --- --interval reloaded --------------------------------------------------------------------------
+# Given in the config file only (the command line would win over it): 0.5 s intervals, then a
+# reload to 2 s (with a new --output-buffer, which the reload must accept too). stats.interval_s
+# says which interval each drain ran on.
+printf '[run]\ninterval = 0.5\nno-rdns = true\n' >"$WORK/iv.toml"
+: >"$WORK/agent.err"
+nsenter --net="/run/netns/$LAB_TGT" "$PROBESCOPE" --config "$WORK/iv.toml" run --iface "$LAB_TGT_IF" \
+	--pin-root "$WORK/bpffs/probescope" --output "$WORK/iv.json" 2>"$WORK/agent.err" &
+AGENT_PID=$!
+wait_for "$WORK/agent.err" 10 "attached to" || FAILED=1
+sleep 2.2
+printf '[run]\ninterval = 2\noutput-buffer = 64\nno-rdns = true\n' >"$WORK/iv.toml"
+hup
+sleep 4.5
+stop_agent
+expect_eq "the new interval and output buffer are taken" "$(grep -c 'configuration reloaded' "$WORK/agent.err")" 1
+intervals() { jq -s "[.[] | select(.type==\"stats\") | .interval_s | select($1)] | length" "$WORK/iv.json"; }
+short=$(intervals '. > 0.4 and . < 0.7')
+long=$(intervals '. > 1.7 and . < 2.6')
+[ "$short" -ge 3 ] && echo "ok   drains 0.5 s apart before the reload: $short" ||
+	{ echo "FAIL drains 0.5 s apart before the reload: $short (want at least 3)"; FAILED=1; }
+[ "$long" -ge 1 ] && echo "ok   drains 2 s apart after it: $long" ||
+	{ echo "FAIL drains 2 s apart after the reload: $long (want at least 1)"; FAILED=1; }
+expect_eq "no 0.5 s drain after the reload's first 2 s one" \
+	"$(jq -s '[.[] | select(.type=="stats") | .interval_s] | (map(. > 1.7) | index(true)) as $i | .[$i + 1:] | map(select(. > 0.4 and . < 0.7)) | length' "$WORK/iv.json")" 0
 umount_private_bpffs
 exit $FAILED
