@@ -1,9 +1,10 @@
 // IntervalProcessor: the per-interval pipeline every front end shares.
 #include "interval_processor.h"
 
+#include <tsl/robin_map.h>
+
 #include <algorithm>
 #include <cstring>
-#include <map>
 
 #include "addr.h"
 #include "names.h"
@@ -137,7 +138,9 @@ json IntervalProcessor::flood_end_record(uint64_t now_ns, const Flood& f) const 
 // per interval, they are one flood, reported at its start and its end, never as scanners.
 std::vector<json> IntervalProcessor::detect_floods(const Interval& iv, std::vector<bool>& member) {
     std::vector<json> out;
-    std::map<uint32_t, std::pair<uint64_t, uint64_t>> tiny;  // port item -> (sources, packets)
+    // Port item -> (sources, packets): looked up once per sample, so a flat hash map (a tree
+    // showed up at a third of an interval of 1M one-probe sources); walked in port order below.
+    tsl::robin_map<uint32_t, std::pair<uint64_t, uint64_t>> tiny;
     // Each sample's tiny port (0: not tiny), worked out once.
     std::vector<uint32_t> tiny_item(iv.sources.size(), 0);
     for (size_t i = 0; i < iv.sources.size(); ++i) {
@@ -152,7 +155,9 @@ std::vector<json> IntervalProcessor::detect_floods(const Interval& iv, std::vect
             t.second += n;
         }
     }
-    for (auto& [item, count] : tiny) {
+    std::vector<std::pair<uint32_t, std::pair<uint64_t, uint64_t>>> ports(tiny.begin(), tiny.end());
+    std::sort(ports.begin(), ports.end());
+    for (auto& [item, count] : ports) {
         // clang 14 (the fuzz build) cannot capture a structured binding: capture a copy.
         auto open = std::find_if(floods_.begin(), floods_.end(),
                                  [port = item](const Flood& f) { return f.port_item == port; });

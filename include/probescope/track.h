@@ -3,12 +3,33 @@
  * compiled into the XDP program (for live packets and for first probes promoted from
  * src_pending) and into the agent (for first probes it drains from src_pending). Counters are
  * atomic adds and slot claims compare-and-swap, so the kernel may run it on a shared entry
- * from several CPUs at once; the agent runs it on memory of its own.
+ * from several CPUs at once; the agent runs it on memory of its own, with plain adds and
+ * compares (PS_FETCH_ADD, PS_CMPXCHG: the same results, without a locked instruction each).
  */
 #ifndef PROBESCOPE_TRACK_H
 #define PROBESCOPE_TRACK_H
 
 #include "probescope/abi.h"
+
+#ifdef __bpf__
+#define PS_FETCH_ADD(p, v) __sync_fetch_and_add((p), (v))
+#define PS_CMPXCHG(p, old, new) __sync_val_compare_and_swap((p), (old), (new))
+#else
+/* The agent's copy of an entry is its own: no other thread reads or writes it meanwhile. */
+#define PS_FETCH_ADD(p, v)                                                                         \
+	({                                                                                         \
+		__typeof__(*(p)) ps_fa_old_ = *(p);                                                \
+		*(p) = ps_fa_old_ + (v);                                                           \
+		ps_fa_old_;                                                                        \
+	})
+#define PS_CMPXCHG(p, old, new)                                                                    \
+	({                                                                                         \
+		__typeof__(*(p)) ps_cx_cur_ = *(p);                                                \
+		if (ps_cx_cur_ == (old))                                                           \
+			*(p) = (new);                                                              \
+		ps_cx_cur_;                                                                        \
+	})
+#endif
 
 /* Keeps clang from merging bound checks the verifier must see (a no-op for the CPU). */
 #define PS_BARRIER_VAR(v) asm volatile("" : "+r"(v))
@@ -41,7 +62,7 @@ PS_ALWAYS_INLINE int ps_slot_add(__u32 *slots, int nslots, __u32 item, int *fres
 		if (s == item)
 			return i;
 		if (s == 0) {
-			__u32 old = __sync_val_compare_and_swap(&slots[i], 0, item);
+			__u32 old = PS_CMPXCHG(&slots[i], 0, item);
 
 			*fresh = old == 0;
 			if (old == 0 || old == item)
@@ -101,27 +122,27 @@ PS_ALWAYS_INLINE int ps_probe_counts_port(const struct ps_probe *p)
 PS_ALWAYS_INLINE void ps_count_fingerprints(struct ps_src_stats *s, const struct ps_probe *p)
 {
 	const struct ps_probe_facts *f = &p->f;
-	__u32 n = __sync_fetch_and_add(&s->tcp_probes, 1);
+	__u32 n = PS_FETCH_ADD(&s->tcp_probes, 1);
 	int v4 = p->flags & PS_PROBE_V4;
 
 	if (n == 0)
 		s->first = *f;
 	if (f->ip_id == 54321 && f->ttl == 255 && f->window == 65535)
-		__sync_fetch_and_add(&s->fp_hits[PS_FP_ZMAP], 1);
+		PS_FETCH_ADD(&s->fp_hits[PS_FP_ZMAP], 1);
 	if (v4 && f->window == 1024 && f->ip_id == ((p->dst32 ^ f->dport ^ f->seq) & 0xffff))
-		__sync_fetch_and_add(&s->fp_hits[PS_FP_MASSCAN], 1);
+		PS_FETCH_ADD(&s->fp_hits[PS_FP_MASSCAN], 1);
 	if (v4 && f->seq == p->dst32)
-		__sync_fetch_and_add(&s->fp_hits[PS_FP_MIRAI], 1);
+		PS_FETCH_ADD(&s->fp_hits[PS_FP_MIRAI], 1);
 	if (f->window == 1024 &&
 	    ((f->opts_shape == PS_OPTS_MSS_ONLY && f->mss == 1460 && (f->tcp_flags & PS_TCP_SYN)) ||
 	     (f->opts_shape == PS_OPTS_NONE && !(f->tcp_flags & PS_TCP_SYN))))
-		__sync_fetch_and_add(&s->fp_hits[PS_FP_NMAP], 1);
+		PS_FETCH_ADD(&s->fp_hits[PS_FP_NMAP], 1);
 	if (n == 0 || f->seq == s->first.seq)
-		__sync_fetch_and_add(&s->fp_hits[PS_FP_SAME_SEQ], 1);
+		PS_FETCH_ADD(&s->fp_hits[PS_FP_SAME_SEQ], 1);
 	if (n == 0 || f->sport == s->first.sport)
-		__sync_fetch_and_add(&s->fp_hits[PS_FP_SAME_SPORT], 1);
+		PS_FETCH_ADD(&s->fp_hits[PS_FP_SAME_SPORT], 1);
 	if (n == 0 || f->unicorn_key == s->first.unicorn_key)
-		__sync_fetch_and_add(&s->fp_hits[PS_FP_UNICORN], 1);
+		PS_FETCH_ADD(&s->fp_hits[PS_FP_UNICORN], 1);
 }
 
 /*
@@ -142,7 +163,7 @@ PS_ALWAYS_INLINE int ps_apply_probe(struct ps_src_stats *s, const struct ps_prob
 		 */
 		PS_BARRIER_VAR(cls);
 		if (cls >= PS_PROBE_CLASS_COUNT)
-			__sync_fetch_and_add(&s->pkts[cls], 1);
+			PS_FETCH_ADD(&s->pkts[cls], 1);
 	}
 	/*
 	 * Tool fingerprints are ratios over a source's TCP probes: the first PS_FP_SAMPLE of each
@@ -160,20 +181,20 @@ PS_ALWAYS_INLINE int ps_apply_probe(struct ps_src_stats *s, const struct ps_prob
 
 	PS_BARRIER_VAR(tech);
 	if (tech < PS_TECH_COUNT)
-		n_tech = __sync_fetch_and_add(&s->technique[tech], 1);
+		n_tech = PS_FETCH_ADD(&s->technique[tech], 1);
 	if (cls == PS_CLASS_UDP) {
 		__u32 kind = p->udp_kind;
 
 		PS_BARRIER_VAR(kind);
 		if (kind < PS_UDP_PROBE_COUNT)
-			__sync_fetch_and_add(&s->udp_probe[kind], 1);
+			PS_FETCH_ADD(&s->udp_probe[kind], 1);
 		/* nmap -sU: one source port for the whole scan, no payload for most ports. */
 		if (n_tech == 0)
 			s->udp_first_sport = p->f.sport;
 		if (p->f.sport == s->udp_first_sport)
-			__sync_fetch_and_add(&s->udp_same_sport, 1);
+			PS_FETCH_ADD(&s->udp_same_sport, 1);
 		if (p->flags & PS_PROBE_UDP_EMPTY)
-			__sync_fetch_and_add(&s->udp_empty, 1);
+			PS_FETCH_ADD(&s->udp_empty, 1);
 	}
 
 	/*
@@ -189,7 +210,7 @@ PS_ALWAYS_INLINE int ps_apply_probe(struct ps_src_stats *s, const struct ps_prob
 		port_item = PS_PORT_SLOT(PS_PORT_SLOT_ICMP, 0);
 	slot = ps_slot_add(s->port_slots, PS_EXACT_PORTS, port_item, &fresh);
 	if (slot >= 0 && slot < PS_EXACT_PORTS)
-		__sync_fetch_and_add(&s->port_slot_pkts[slot], 1);
+		PS_FETCH_ADD(&s->port_slot_pkts[slot], 1);
 	else
 		s->port_overflow = 1;
 	if (fresh || slot < 0)
