@@ -38,6 +38,10 @@ send_syns 700 2
 start_agent --no-rdns
 expect_eq "the restarted agent took over the pinned link" \
 	"$(grep -c 'took over the pinned link' "$WORK/agent.err")" 1
+# It says what waited for it: at least the 700 SYNs counted while no agent ran.
+resumed=$(sed -n "s/.*resuming on $LAB_TGT_IF: \([0-9]*\) packets counted since the last written stats record.*/\1/p" "$WORK/agent.err")
+[ -n "$resumed" ] && [ "$resumed" -ge 700 ] && echo "ok   resuming line: $resumed packets waited (>= 700)" ||
+	{ echo "FAIL resuming line missing or short: '${resumed}'"; FAILED=1; }
 send_syns 300 3
 sleep 1
 stop_agent
