@@ -3,7 +3,7 @@
 # they are dropped and counted in the next stats record, and the packet counts survive whole
 # (a dropped stats record's counts go into the next one). Cases: a pipe nobody reads, then read
 # again; a named pipe whose reader goes away, then a new one and SIGHUP; a full disk (a small
-# tmpfs), then space again.
+# tmpfs), then space again; SIGTERM while the pipe is blocked.
 . "$(dirname "$0")/common.sh"
 GEN=${3:?usage: $0 PROBESCOPE BPFGEN PROBESCOPE_GEN}
 
@@ -99,5 +99,27 @@ expect_eq "records in the file = records the agent says it wrote" "$(wc -l <"$WO
 expect_eq "the stats records report every drop" "$(json_sum '.type=="stats"' .output.dropped)" "$dropped"
 expect_eq "no count lost: sum of stats.classes.tcp_syn = SYNs sent" \
 	"$(json_sum '.type=="stats"' .classes.tcp_syn)" 1000
+
+# --- SIGTERM while nobody reads: the agent gives up on the output (5 s without progress) and
+# still detaches, instead of hanging in the blocked pipe ------------------------------------------
+mkfifo "$WORK/pipe3"
+exec 5<>"$WORK/pipe3" # held open, never read
+start_to - "$WORK/pipe3"
+wait_for "$WORK/agent.err" 120 "is not keeping up" || FAILED=1
+kill -TERM "$AGENT_PID"
+for ((i = 0; i < 300 && $(kill -0 "$AGENT_PID" 2>/dev/null && echo 1 || echo 0); i++)); do sleep 0.1; done
+if kill -0 "$AGENT_PID" 2>/dev/null; then
+	echo "FAIL the agent still runs 30 s after SIGTERM behind a blocked pipe"
+	FAILED=1
+	kill -KILL "$AGENT_PID"
+fi
+wait "$AGENT_PID"
+expect_eq "exit status after SIGTERM behind a blocked pipe" "$?" 0
+AGENT_PID=
+exec 5>&-
+expect_eq "it says the output stopped taking records" \
+	"$(grep -c 'the output stopped taking records at exit' "$WORK/agent.err")" 1
+expect_eq "it detached" "$(grep -c "detached from $LAB_TGT_IF" "$WORK/agent.err")" 1
+expect_eq "no XDP left on the link" "$(in_tgt ip -o link show "$LAB_TGT_IF" | grep -c 'xdp')" 0
 umount_private_bpffs
 exit $FAILED
