@@ -220,7 +220,7 @@ prim_run() {
 }
 prims='[]'
 prim_rounds=${PRIM_ROUNDS:-10}
-for p in parse_and_count lru_lookup lru_lookup_1_atomic table_lookup_1_atomic lru_lookup_4_atomics lru_lookup_4_plain_adds coarse_clock precise_clock percpu_4_adds lru_insert table_claim; do
+for p in parse_and_count lru_lookup lru_lookup_1_atomic table_lookup_1_atomic lru_lookup_4_atomics lru_lookup_4_plain_adds coarse_clock jiffies_clock precise_clock percpu_4_adds lru_insert table_claim; do
 	# An insert is a new source per run: fewer runs, 500,000 over all the rounds, so the map
 	# (1M entries; an LRU evicts before it is full) stays under half full and no insert evicts;
 	# 250,000 claims in the table's 2^19 slots, for the same reason.
