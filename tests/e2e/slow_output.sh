@@ -47,6 +47,14 @@ expect_eq "records read = records the agent says it wrote" "$(wc -l <"$WORK/out.
 	{ echo "FAIL no records dropped behind a blocked pipe"; FAILED=1; }
 expect_eq "the stats records report every drop (sum of output.dropped)" \
 	"$(json_sum '.type=="stats"' .output.dropped)" "$dropped"
+# Each written stats record's dropped_total is the drops reported up to it, its own included
+# (here every drop happens on the agent's thread, as it offers a record to the full queue).
+expect_eq "output.dropped_total = the running sum of output.dropped, at every stats record" \
+	"$(jq -s '[.[] | select(.type=="stats") | .output] | reduce .[] as $o ({sum: 0, bad: 0};
+		.sum += $o.dropped | .bad += (if $o.dropped_total == .sum then 0 else 1 end)) | .bad' "$WORK/out.json")" 0
+[ "$(jq -s '[.[] | select(.type=="stats") | .output.queued] | max' "$WORK/out.json")" -gt 0 ] &&
+	echo "ok   output.queued shows records waiting behind the blocked pipe" ||
+	{ echo "FAIL output.queued never above 0 behind a blocked pipe"; FAILED=1; }
 expect_eq "said once on stderr" "$(grep -c 'is not keeping up' "$WORK/agent.err")" 1
 expect_eq "no count lost: sum of stats.classes.tcp_syn = SYNs sent" \
 	"$(json_sum '.type=="stats"' .classes.tcp_syn)" 2000
