@@ -30,6 +30,7 @@
 #include "map_fill.h"
 #include "packet_builder.h"
 #include "probescope/track.h"
+#include "table_design.h"
 #include "xdp_session.h"
 
 using namespace probescope;
@@ -188,13 +189,7 @@ Floor kernel_floor(const bpf_map_info& like, uint32_t first, uint32_t n) {
 // maybe_wait_bpf_programs), then read the old half in place and zero what it read. Timed here:
 // that wait, and the scan of a half holding the same n sources (slot by the program's hash,
 // ps_pending_slot, linear probing; 1.25 n rounded up to a power of two slots), each entry
-// copied into a sample and zeroed. No syscall per entry.
-struct TableEntry {
-    uint64_t state;  // 2: full
-    ps_src_key key;
-    ps_src_stats stats;
-};
-
+// copied into a sample and zeroed. No syscall per entry. Entries: bench/table_design.h.
 struct TableFloor {
     size_t drained = 0, slots = 0;
     double sync_cpu = 0, sync_wall = 0, scan_cpu = 0, scan_wall = 0;
@@ -205,10 +200,10 @@ TableFloor table_floor(uint32_t first, uint32_t n) {
     f.slots = 1;
     while (f.slots < n + n / 4) f.slots <<= 1;
     LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_MMAPABLE);
-    int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ps_table", 4, sizeof(TableEntry),
+    int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ps_table", 4, sizeof(ps_table_entry),
                             static_cast<uint32_t>(f.slots), &mo);
     if (fd < 0) throw Error(errno_text("cannot create the table map", errno));
-    const size_t bytes = f.slots * sizeof(TableEntry);
+    const size_t bytes = f.slots * sizeof(ps_table_entry);
     void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     int inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ps_inner", 4, 4, 1, nullptr);
     LIBBPF_OPTS(bpf_map_create_opts, oo, .inner_map_fd = static_cast<__u32>(inner));
@@ -221,16 +216,14 @@ TableFloor table_floor(uint32_t first, uint32_t n) {
             if (x >= 0) close(x);
         throw Error(errno_text("cannot map the table or create its sync map", e));
     }
-    auto* t = static_cast<TableEntry*>(mem);
+    auto* t = static_cast<ps_table_entry*>(mem);
     const uint32_t mask = static_cast<uint32_t>(f.slots - 1);
     for (uint32_t i = 0; i < n; ++i) {
         ps_src_key k{};
-        k.addr[10] = k.addr[11] = 0xff;
-        uint32_t a = htonl(0xf0000000u | (first + i));
-        memcpy(&k.addr[12], &a, 4);
+        bench::put_v4_key(k.addr, 0xf0000000u | (first + i));  // kernel_floor's keys
         uint32_t slot = ps_pending_slot(k.addr, mask);
-        while (t[slot].state) slot = (slot + 1) & mask;
-        t[slot].state = 2;
+        while (t[slot].state != PS_TABLE_EMPTY) slot = (slot + 1) & mask;
+        t[slot].state = PS_TABLE_FULL;
         t[slot].key = k;
         t[slot].stats.technique[0] = 1;
         t[slot].stats.last_seen_ns = i;
@@ -244,8 +237,8 @@ TableFloor table_floor(uint32_t first, uint32_t n) {
     int err = bpf_map_update_elem(outer, &zero, &inner_id, BPF_ANY);
     double c1 = cpu_ms(), w1 = wall_ms();
     for (size_t i = 0; i < f.slots; ++i) {
-        TableEntry& e = t[i];
-        if (e.state != 2) continue;
+        ps_table_entry& e = t[i];
+        if (e.state != PS_TABLE_FULL) continue;
         SourceSample& smp = out.emplace_back();
         smp.key = e.key;
         smp.stats = e.stats;

@@ -6,6 +6,7 @@
 
 #include "probescope/abi.h"
 #include "probescope/track.h"
+#include "table_design.h"
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
@@ -118,36 +119,20 @@ int lru_insert(struct xdp_md *ctx)
 }
 
 /*
- * The design src_stats could move to (not built): per-source state in an mmapped ARRAY,
- * slot picked by the program's own hash of the source (ps_pending_slot, as src_pending does),
- * claimed by compare-and-swap, found by comparing the key in place; linear probing over
- * TABLE_PROBES slots. No hash-map helper, no lock, no element allocation; the agent would read
- * it in place (bench/agent_bench.cpp times that read, "mmapped table floor").
+ * The design src_stats could move to (bench/table_design.h): linear probing over TABLE_PROBES
+ * slots, the key compared in place. No hash-map helper, no lock, no element allocation; the
+ * agent would read it in place (bench/agent_bench.cpp times that read, the table floor).
  */
 #define TABLE_SLOTS (1u << 19)
 #define TABLE_PROBES 4
-enum { TABLE_EMPTY, TABLE_BUSY, TABLE_FULL };
-
-struct table_entry {
-	__u64 state;
-	struct ps_src_key key;
-	struct ps_src_stats stats;
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, TABLE_SLOTS);
 	__type(key, __u32);
-	__type(value, struct table_entry);
+	__type(value, struct ps_table_entry);
 } table SEC(".maps");
-
-static __always_inline int same_key(const struct ps_src_key *a, const struct ps_src_key *b)
-{
-	const __u64 *x = (const __u64 *)a->addr, *y = (const __u64 *)b->addr;
-
-	return x[0] == y[0] && x[1] == y[1];
-}
 
 /* The source's entry, claimed for it if its probe slots hold an empty one before its own. */
 static __always_inline struct ps_src_stats *table_find(const struct ps_src_key *k)
@@ -156,20 +141,21 @@ static __always_inline struct ps_src_stats *table_find(const struct ps_src_key *
 
 	for (int i = 0; i < TABLE_PROBES; i++) {
 		__u32 idx = (slot + i) & (TABLE_SLOTS - 1);
-		struct table_entry *e = bpf_map_lookup_elem(&table, &idx);
+		struct ps_table_entry *e = bpf_map_lookup_elem(&table, &idx);
 		__u64 st;
 
 		if (!e)
 			return NULL;
 		st = *(volatile __u64 *)&e->state;
-		if (st == TABLE_FULL && same_key(&e->key, k))
+		if (st == PS_TABLE_FULL && ps_same_key(&e->key, k))
 			return &e->stats;
-		if (st != TABLE_EMPTY)
+		if (st != PS_TABLE_EMPTY)
 			continue;
-		if (__sync_val_compare_and_swap(&e->state, TABLE_EMPTY, TABLE_BUSY) != TABLE_EMPTY)
+		if (__sync_val_compare_and_swap(&e->state, PS_TABLE_EMPTY, PS_TABLE_BUSY) !=
+		    PS_TABLE_EMPTY)
 			continue;
 		e->key = *k;
-		__sync_val_compare_and_swap(&e->state, TABLE_BUSY, TABLE_FULL);
+		__sync_val_compare_and_swap(&e->state, PS_TABLE_BUSY, PS_TABLE_FULL);
 		return &e->stats;
 	}
 	return NULL;
@@ -203,40 +189,27 @@ int table_claim(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
-SEC("xdp")
-int coarse_clock(struct xdp_md *ctx)
+/* Keeps a clock reading where the program would keep a timestamp (a per-CPU slot). */
+static __always_inline int keep_time(__u64 t)
 {
 	__u32 zero = 0;
 	__u64 *c = bpf_map_lookup_elem(&counters, &zero);
 
 	if (c)
-		c[1] = bpf_ktime_get_coarse_ns();
+		c[1] = t;
 	return XDP_PASS;
 }
+
+SEC("xdp")
+int coarse_clock(struct xdp_md *ctx) { return keep_time(bpf_ktime_get_coarse_ns()); }
 
 /* jiffies (1-4 ms a tick): the x86-64 verifier inlines this helper into one load. */
 SEC("xdp")
-int jiffies_clock(struct xdp_md *ctx)
-{
-	__u32 zero = 0;
-	__u64 *c = bpf_map_lookup_elem(&counters, &zero);
-
-	if (c)
-		c[1] = bpf_jiffies64();
-	return XDP_PASS;
-}
+int jiffies_clock(struct xdp_md *ctx) { return keep_time(bpf_jiffies64()); }
 
 /* The precise clock the program does not use, against coarse_clock. */
 SEC("xdp")
-int precise_clock(struct xdp_md *ctx)
-{
-	__u32 zero = 0;
-	__u64 *c = bpf_map_lookup_elem(&counters, &zero);
-
-	if (c)
-		c[1] = bpf_ktime_get_ns();
-	return XDP_PASS;
-}
+int precise_clock(struct xdp_md *ctx) { return keep_time(bpf_ktime_get_ns()); }
 
 SEC("xdp")
 int percpu_4_adds(struct xdp_md *ctx)

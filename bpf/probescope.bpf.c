@@ -571,17 +571,6 @@ static __noinline int count_probe(struct ps_src_stats *s, struct ps_probe *pr,
 
 enum { PS_PEND_NONE = 0, PS_PEND_STORED, PS_PEND_PROMOTED };
 
-static __always_inline int same_key(const struct ps_src_key *a, const struct ps_src_key *b)
-{
-	__u64 a0, a1, b0, b1;
-
-	__builtin_memcpy(&a0, a->addr, 8);
-	__builtin_memcpy(&a1, a->addr + 8, 8);
-	__builtin_memcpy(&b0, b->addr, 8);
-	__builtin_memcpy(&b1, b->addr + 8, 8);
-	return a0 == b0 && a1 == b1;
-}
-
 /*
  * A source not in src_stats: its first probe waits in its src_pending slot (STORED), or its
  * waiting first probe is copied to *first and its slot, still busy, to *held (PROMOTED: the
@@ -605,7 +594,7 @@ static __always_inline int pending_take(const struct ps_src_key *key, const stru
 		busy = st - PS_PENDING_FULL + PS_PENDING_BUSY;
 		if (__sync_val_compare_and_swap(&e->state, st, busy) != st)
 			return PS_PEND_NONE;
-		if (!same_key(&e->key, key)) {
+		if (!ps_same_key(&e->key, key)) {
 			__sync_fetch_and_add(&e->state, 1); /* FULL again, same generation */
 			return PS_PEND_NONE;
 		}

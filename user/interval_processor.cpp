@@ -213,11 +213,7 @@ static std::vector<const SourceState*> busiest(const std::vector<SourceState*>& 
     };
     std::vector<Ranked> ranked;
     ranked.reserve(active.size());
-    constexpr size_t kAhead = 8;  // states prefetched ahead of the one being read
-    for (size_t i = 0; i < active.size(); ++i) {
-        if (i + kAhead < active.size()) __builtin_prefetch(&active[i + kAhead]->interval);
-        ranked.push_back({active[i]->interval_packets(), active[i]});
-    }
+    for (const SourceState* s : active) ranked.push_back({s->interval_packets(), s});
     auto more = [](const Ranked& a, const Ranked& b) { return a.packets > b.packets; };
     std::nth_element(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(n), ranked.end(),
                      more);

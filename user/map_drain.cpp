@@ -57,10 +57,9 @@ TotalsSnapshot read_totals_map(int totals_fd) {
 // classes' packet counts follow from those. Written in place: no sample is copied twice.
 static void append_sample(std::vector<SourceSample>& out, const ps_src_key& key,
                           const ps_src_stats& stats) {
-    // Built from the entry: a default-constructed sample would be zeroed first, a second write
-    // of 704 bytes per source into the (cold) buffer. Braces: clang 14 (the fuzz build) has no
-    // parenthesized aggregate initialization.
-    SourceSample& s = out.emplace_back(SourceSample{key, stats});
+    SourceSample& s = out.emplace_back();
+    s.key = key;
+    s.stats = stats;
     for (unsigned c = 0; c < PS_PROBE_CLASS_COUNT; ++c) s.stats.pkts[c] = 0;
     for (unsigned t = 0; t < PS_TECH_COUNT; ++t)
         s.stats.pkts[ps_technique_class(t)] += stats.technique[t];

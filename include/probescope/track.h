@@ -255,6 +255,18 @@ struct ps_pending {
 	struct ps_probe probe;
 };
 
+/* Whether two source keys are the same address: two 8-byte compares. */
+PS_ALWAYS_INLINE int ps_same_key(const struct ps_src_key *a, const struct ps_src_key *b)
+{
+	__u64 a0, a1, b0, b1;
+
+	__builtin_memcpy(&a0, a->addr, 8);
+	__builtin_memcpy(&a1, a->addr + 8, 8);
+	__builtin_memcpy(&b0, b->addr, 8);
+	__builtin_memcpy(&b1, b->addr + 8, 8);
+	return a0 == b0 && a1 == b1;
+}
+
 /* The slot of a source address in a table of mask + 1 slots (a power of two). */
 PS_ALWAYS_INLINE __u32 ps_pending_slot(const __u8 addr[16], __u32 mask)
 {

@@ -33,10 +33,23 @@ start_agent() {
 	wait_for "$WORK/agent.err" 10 "attached to"
 }
 
+# Ends the agent with SIGNAL (default TERM) and waits at most SECONDS (default 30) for it: an
+# agent still running then fails the test (and is killed) rather than hanging it. Returns the
+# agent's exit status.
 stop_agent() {
-	kill -TERM "$AGENT_PID"
+	local sig=${1:-TERM} secs=${2:-30} i rc
+	kill -"$sig" "$AGENT_PID"
+	for ((i = 0; i < secs * 10; i++)); do
+		kill -0 "$AGENT_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$AGENT_PID" 2>/dev/null; then
+		echo "FAIL the agent still runs $secs s after SIG$sig"
+		FAILED=1
+		kill -KILL "$AGENT_PID"
+	fi
 	wait "$AGENT_PID"
-	local rc=$?
+	rc=$?
 	AGENT_PID=
 	return $rc
 }

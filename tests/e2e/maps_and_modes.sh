@@ -41,16 +41,8 @@ in_scan "$GEN" --iface "$LAB_SCAN_IF" --dst-mac "$LAB_TGT_MAC" --mode syn-flood 
 	--dst "$LAB_TGT_IP" --dport 443 --count 500 --seed 8 >/dev/null
 # (A script's background job starts with SIGINT ignored; the agent blocks it and waits for it
 # with sigtimedwait, which Linux delivers ignored or not.)
-kill -INT "$AGENT_PID"
-for ((i = 0; i < 100 && $(kill -0 "$AGENT_PID" 2>/dev/null && echo 1 || echo 0); i++)); do sleep 0.1; done
-if kill -0 "$AGENT_PID" 2>/dev/null; then
-	echo "FAIL the agent still runs 10 s after SIGINT"
-	FAILED=1
-	kill -TERM "$AGENT_PID"
-fi
-wait "$AGENT_PID"
+stop_agent INT 10
 expect_eq "exit status after SIGINT" "$?" 0
-AGENT_PID=
 expect_eq "SYNs counted in the last interval, drained at SIGINT" "$(json_sum '.type=="stats"' .classes.tcp_syn)" 500
 expect_eq "no XDP left on the link after SIGINT" "$(in_tgt ip -o link show "$LAB_TGT_IF" | grep -c 'xdp')" 0
 expect_eq "pins removed after SIGINT" "$(ls -A "$WORK/bpffs/probescope" 2>/dev/null | wc -l)" 0

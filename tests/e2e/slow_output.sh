@@ -114,16 +114,8 @@ mkfifo "$WORK/pipe3"
 exec 5<>"$WORK/pipe3" # held open, never read
 start_to - "$WORK/pipe3"
 wait_for "$WORK/agent.err" 120 "is not keeping up" || FAILED=1
-kill -TERM "$AGENT_PID"
-for ((i = 0; i < 300 && $(kill -0 "$AGENT_PID" 2>/dev/null && echo 1 || echo 0); i++)); do sleep 0.1; done
-if kill -0 "$AGENT_PID" 2>/dev/null; then
-	echo "FAIL the agent still runs 30 s after SIGTERM behind a blocked pipe"
-	FAILED=1
-	kill -KILL "$AGENT_PID"
-fi
-wait "$AGENT_PID"
+stop_agent TERM 30
 expect_eq "exit status after SIGTERM behind a blocked pipe" "$?" 0
-AGENT_PID=
 exec 5>&-
 expect_eq "it says the output stopped taking records" \
 	"$(grep -c 'the output stopped taking records at exit' "$WORK/agent.err")" 1
