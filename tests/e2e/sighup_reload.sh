@@ -113,7 +113,9 @@ long=$(intervals '. > 1.7 and . < 2.6')
 	{ echo "FAIL drains 0.5 s apart before the reload: $short (want at least 3)"; FAILED=1; }
 [ "$long" -ge 1 ] && echo "ok   drains 2 s apart after it: $long" ||
 	{ echo "FAIL drains 2 s apart after the reload: $long (want at least 1)"; FAILED=1; }
-expect_eq "no 0.5 s drain after the reload's first 2 s one" \
-	"$(jq -s '[.[] | select(.type=="stats") | .interval_s] | (map(. > 1.7) | index(true)) as $i | .[$i + 1:] | map(select(. > 0.4 and . < 0.7)) | length' "$WORK/iv.json")" 0
+# The last stats record is the drain at SIGTERM, whose interval is however long the agent ran
+# since the drain before it (0.4-0.7 s on a slow machine): it is left out.
+expect_eq "no 0.5 s drain after the reload's first 2 s one (the drain at exit aside)" \
+	"$(jq -s '[.[] | select(.type=="stats") | .interval_s] | (map(. > 1.7) | index(true)) as $i | .[$i + 1:-1] | map(select(. > 0.4 and . < 0.7)) | length' "$WORK/iv.json")" 0
 umount_private_bpffs
 exit $FAILED
