@@ -174,7 +174,7 @@ std::unique_ptr<Programs> load_programs(uint32_t max_sources) {
     // The agent's own load path (live clock, no --dst filter), sized for the prefill.
     LoadConfig cfg;
     cfg.max_sources = max_sources;
-    cfg.clock = PS_CLOCK_KTIME_COARSE;
+    cfg.clock = PS_CLOCK_JIFFIES;
     p->probescope = LoadedProgram::load(cfg);
     p->pass = xdp_pass_bpf__open_and_load();
     if (!p->pass) throw Error(errno_text("cannot load xdp_pass.bpf.o", -errno));

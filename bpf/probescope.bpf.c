@@ -9,7 +9,7 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Tunables, set by the agent before load. */
-const volatile __u32 clock_source = PS_CLOCK_KTIME_COARSE;
+const volatile __u32 clock_source = PS_CLOCK_JIFFIES;
 
 /* Count only IP frames toward the dst_prefixes trie (replay --dst: a capture holds replies too). */
 const volatile __u8 filter_dst = 0;
@@ -19,6 +19,17 @@ const volatile __u32 pending_mask = 0;
 
 /* Replay clock: user space writes each packet's capture time here (PS_CLOCK_USER). */
 volatile __u64 user_clock_ns;
+
+/*
+ * Live clock (PS_CLOCK_JIFFIES): CLOCK_MONOTONIC ns at the last tick, jiffies * tick_ns +
+ * jiffies_base_ns. The agent measures both with ps_clock_sample after the load and before the
+ * program is attached (LoadedProgram::calibrate_clock).
+ */
+volatile __u64 tick_ns;
+volatile __u64 jiffies_base_ns;
+
+/* What ps_clock_sample read: the coarse CLOCK_MONOTONIC, jiffies, the coarse clock again. */
+volatile __u64 sample_coarse0_ns, sample_jiffies, sample_coarse1_ns;
 
 /* Template for new src_stats entries; never written by the program. */
 static const struct ps_src_stats zero_src;
@@ -77,11 +88,16 @@ struct pkt_info {
 	__u8 dst[16];
 };
 
+/*
+ * The probescope clock on a probe path. jiffies, not bpf_ktime_get_coarse_ns: both move once a
+ * tick, but the x86-64 verifier inlines bpf_jiffies64() into one load where the coarse clock
+ * is a helper call (the jiffies_clock and coarse_clock primitives in bench/results.md).
+ */
 static __always_inline __u64 ps_now(void)
 {
 	if (clock_source == PS_CLOCK_USER)
 		return user_clock_ns;
-	return bpf_ktime_get_coarse_ns();
+	return bpf_jiffies64() * tick_ns + jiffies_base_ns;
 }
 
 /* Class from the TCP flags byte; ECE and CWR never change the class. */
@@ -818,5 +834,18 @@ int probescope_xdp(struct xdp_md *ctx)
 		}
 	}
 	ps_slow_path(ctx, proto, c.pos - (void *)(long)ctx->data);
+	return XDP_PASS;
+}
+
+/*
+ * Not attached anywhere: the agent test-runs it to relate jiffies to CLOCK_MONOTONIC (the tick
+ * length and the base ps_now adds). The two coarse reads tell it whether a tick fell between.
+ */
+SEC("xdp")
+int ps_clock_sample(struct xdp_md *ctx)
+{
+	sample_coarse0_ns = bpf_ktime_get_coarse_ns();
+	sample_jiffies = bpf_jiffies64();
+	sample_coarse1_ns = bpf_ktime_get_coarse_ns();
 	return XDP_PASS;
 }

@@ -19,6 +19,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "clock.h"
 #include "error.h"
 #include "privilege.h"
 #include "probescope.skel.h"
@@ -51,7 +52,8 @@ void check_bpffs(const std::string& dir) {
 }
 
 void check_kernel() {
-    if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_ktime_get_coarse_ns, nullptr) == 1)
+    if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_ktime_get_coarse_ns, nullptr) == 1 &&
+        libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_jiffies64, nullptr) == 1)
         return;
     utsname u{};
     uname(&u);
@@ -59,6 +61,13 @@ void check_kernel() {
                     " is too old: probescope needs Linux 5.15 or newer (BPF atomics, "
                     "bpf_ktime_get_coarse_ns, bpf_link XDP attachment)",
                 "run it on a 5.15+ kernel; the tested range is listed in README.md");
+}
+
+uint64_t tick_nsec_from(uint64_t elapsed_ns, uint64_t ticks) {
+    if (ticks == 0 || elapsed_ns == 0) return 0;
+    const uint64_t hz = (ticks * 1000000000ull + elapsed_ns / 2) / elapsed_ns;
+    if (hz < 24 || hz > 10000) return 0;
+    return (1000000000ull + hz / 2) / hz;  // TICK_NSEC
 }
 
 XdpMode parse_mode(const std::string& text) {
@@ -158,8 +167,61 @@ std::unique_ptr<LoadedProgram> LoadedProgram::load(const LoadConfig& cfg) {
         std::string path = lp->pin_dir_ + "/" + name;
         chmod(path.c_str(), 0600);
     }
+    if (cfg.clock == PS_CLOCK_JIFFIES) lp->calibrate_clock();
     return lp;
 }
+
+// One read of the coarse clock and jiffies with no timekeeping update between the two
+// coarse reads (ps_clock_sample); false if the test run failed.
+struct ClockSample {
+    uint64_t coarse_ns, jiffies;
+};
+
+static bool sample_clock(probescope_bpf* skel, ClockSample& out) {
+    unsigned char frame[64] = {};
+    for (int tries = 0; tries < 100; ++tries) {
+        LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = sizeof(frame));
+        if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.ps_clock_sample), &opts) != 0)
+            return false;
+        if (skel->bss->sample_coarse0_ns != skel->bss->sample_coarse1_ns) continue;
+        out = {skel->bss->sample_coarse1_ns, skel->bss->sample_jiffies};
+        return true;
+    }
+    return false;
+}
+
+// The first sample after the next tick: jiffies and the coarse clock both moved past `from`,
+// so the sample holds the coarse time that tick set beside the jiffies it counted.
+static bool sample_after_tick(probescope_bpf* skel, const ClockSample& from, ClockSample& out) {
+    const int64_t give_up = mono_ns() + 1000000000;  // a tick is at most 1/24 s
+    while (mono_ns() < give_up) {
+        if (!sample_clock(skel, out)) return false;
+        if (out.jiffies != from.jiffies && out.coarse_ns != from.coarse_ns) return true;
+    }
+    return false;
+}
+
+void LoadedProgram::calibrate_clock() {
+    ClockSample start{}, first{}, last{};
+    bool ok = sample_clock(skel_, start) && sample_after_tick(skel_, start, first);
+    if (ok) {
+        usleep(50000);  // 5 to 50 ticks between the two samples, each taken at a tick
+        ClockSample mid{};
+        ok = sample_clock(skel_, mid) && sample_after_tick(skel_, mid, last);
+    }
+    const uint64_t tick =
+        ok && last.coarse_ns > first.coarse_ns && last.jiffies > first.jiffies
+            ? tick_nsec_from(last.coarse_ns - first.coarse_ns, last.jiffies - first.jiffies)
+            : 0;
+    if (tick == 0)
+        throw Error("cannot relate the kernel's jiffies to CLOCK_MONOTONIC (the live clock)",
+                    "the kernel's tick did not advance as expected; report this with 'uname -a'");
+    skel_->bss->tick_ns = tick;
+    skel_->bss->jiffies_base_ns = last.coarse_ns - last.jiffies * tick;  // modulo 2^64
+}
+
+uint64_t LoadedProgram::tick_ns() const { return skel_->bss->tick_ns; }
+uint64_t LoadedProgram::jiffies_base_ns() const { return skel_->bss->jiffies_base_ns; }
 
 std::string pin_dir_owner(const std::string& pin_dir) {
     struct stat st {};

@@ -23,7 +23,7 @@ uint32_t pending_slots_for(uint32_t max_sources);
 
 struct LoadConfig {
     uint32_t max_sources = 65536;  // src_stats entries; src_pending gets pending_slots_for(it)
-    ps_clock_source clock = PS_CLOCK_KTIME_COARSE;
+    ps_clock_source clock = PS_CLOCK_JIFFIES;
     std::string pin_dir;  // empty: do not pin
     // Count only frames toward these prefixes (v4-mapped address, prefix length 0..128).
     std::vector<std::pair<std::array<uint8_t, 16>, int>> dst_prefixes;
@@ -33,8 +33,11 @@ struct LoadConfig {
 void check_privileges();
 // Fails unless dir (or its nearest existing ancestor) is on a bpffs.
 void check_bpffs(const std::string& dir);
-// Fails on kernels without what the program needs (coarse clock, BPF atomics).
+// Fails on kernels without what the program needs (its clocks, BPF atomics).
 void check_kernel();
+// The kernel's tick in ns (TICK_NSEC) from ticks counted over elapsed_ns: the nearest whole HZ,
+// rounded as the kernel rounds it; 0 when the count is no plausible tick (HZ outside 24..10000).
+uint64_t tick_nsec_from(uint64_t elapsed_ns, uint64_t ticks);
 // Parses "native", "generic" or "auto".
 XdpMode parse_mode(const std::string& text);
 const char* mode_name(XdpMode m);
@@ -64,10 +67,15 @@ public:
     void keep_pins() { keep_pins_ = true; }
     // For replay: the program's clock, written before each test run.
     void set_user_clock(uint64_t ns);
+    // The live clock's tick (ns) and base, as calibrate_clock measured them (0 under replay).
+    uint64_t tick_ns() const;
+    uint64_t jiffies_base_ns() const;
 
 private:
     LoadedProgram() = default;
     void unpin();
+    // Relates jiffies to CLOCK_MONOTONIC for PS_CLOCK_JIFFIES (before anything attaches).
+    void calibrate_clock();
     struct probescope_bpf* skel_ = nullptr;
     uint32_t src_capacity_ = 0;
     std::string pin_dir_;

@@ -201,7 +201,7 @@ struct ps_src_key {
  * and a lost race there underestimates by one register at most.
  */
 struct ps_src_stats {
-	__u64 first_seen_ns; /* probescope clock (see docs/clock.md) */
+	__u64 first_seen_ns; /* probescope clock (user/clock.h) */
 	__u64 last_seen_ns;
 	/*
 	 * Packets per class. The program counts a probe once, in technique[]; user space fills the
@@ -279,8 +279,8 @@ PS_ALWAYS_INLINE __u32 ps_hll_rank(__u32 hash)
 
 /* Clock sources, chosen at load time through rodata. */
 enum ps_clock_source {
-	PS_CLOCK_KTIME_COARSE = 0, /* live: bpf_ktime_get_coarse_ns, on probe paths only */
-	PS_CLOCK_USER = 1,	   /* replay: the capture time user space writes to .bss */
+	PS_CLOCK_JIFFIES = 0, /* live: CLOCK_MONOTONIC ns at the last tick, from jiffies */
+	PS_CLOCK_USER = 1,    /* replay: the capture time user space writes to .bss */
 };
 
 /* 32-bit mixer (murmur3 fmix32): the hash every sketch uses. */

@@ -396,14 +396,7 @@ TEST(PendingNoTable, BelowFourSourcesEveryNewSourceIsInsertedAtOnce) {
     EXPECT_EQ(t.src_pending, 0u);
     EXPECT_EQ(t.src_inserts, 2u);
     EXPECT_EQ(PS_PENDING_STATE(map.as<const ps_pending>()[0].state), PS_PENDING_EMPTY);
-    std::vector<SourceSample> samples;
-    ASSERT_EQ(drain.drain_sources(samples), 2u);
-    std::map<SrcKey, ps_src_stats> by_key;
-    for (const auto& s : samples) {
-        SrcKey k;
-        std::copy(std::begin(s.key.addr), std::end(s.key.addr), k.begin());
-        by_key[k] = s.stats;
-    }
+    const auto by_key = drain_by_source(drain);
     ASSERT_EQ(by_key.size(), 2u);
     expect_syns(by_key.at(v4_key(test_net(0))), 2, 100, 200, {{22, 1}, {80, 1}});
     expect_syns(by_key.at(v4_key(test_net(1))), 1, 150, 150, {{22, 1}});

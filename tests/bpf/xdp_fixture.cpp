@@ -87,9 +87,11 @@ void XdpProgramTest::send(const Frame& frame, uint64_t clock_ns) {
     ASSERT_EQ(r.retval, static_cast<uint32_t>(XDP_PASS)) << "probescope must never drop a frame";
 }
 
-std::map<SrcKey, ps_src_stats> XdpProgramTest::drain_sources() {
+std::map<SrcKey, ps_src_stats> XdpProgramTest::drain_sources() { return drain_by_source(*drain_); }
+
+std::map<SrcKey, ps_src_stats> drain_by_source(MapDrain& drain) {
     std::vector<SourceSample> samples;
-    drain_->drain_sources(samples);
+    drain.drain_sources(samples);
     std::map<SrcKey, ps_src_stats> by_key;
     for (const auto& s : samples) {
         SrcKey k;

@@ -84,6 +84,8 @@ void expect_src_pkts(const ps_src_stats& s, const std::map<ps_class, uint32_t>& 
 std::array<uint8_t, PS_HLL_BYTES> reference_hll(const std::vector<uint32_t>& items);
 
 std::string key_text(const SrcKey& k);
+// Drains src_stats and src_pending (destructive), by source; a source drained twice fails.
+std::map<SrcKey, ps_src_stats> drain_by_source(MapDrain& drain);
 std::string describe_flags(uint8_t flags);
 
 }  // namespace probescope::test

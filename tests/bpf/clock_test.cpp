@@ -1,0 +1,116 @@
+// The live clock: the program stamps probes with jiffies * tick + base, which the loader
+// measures against CLOCK_MONOTONIC (LoadedProgram::calibrate_clock). The stamps must read as
+// CLOCK_MONOTONIC ns, to within a tick, whether a probe is inserted or waits in src_pending.
+#include "clock.h"
+
+#include <bpf/bpf.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <string>
+
+#include "map_drain.h"
+#include "xdp_fixture.h"
+
+namespace probescope::test {
+namespace {
+
+TEST(TickNsec, RoundsToTheKernelsTickForTheNearestHz) {
+    EXPECT_EQ(tick_nsec_from(40000000, 10), 4000000u);  // HZ 250
+    EXPECT_EQ(tick_nsec_from(50003000, 15), 3333333u);  // HZ 300: (1e9 + 150) / 300
+    EXPECT_EQ(tick_nsec_from(49990000, 5), 10000000u);  // HZ 100, a late tick
+    EXPECT_EQ(tick_nsec_from(50000000, 50), 1000000u);  // HZ 1000
+    EXPECT_EQ(tick_nsec_from(3000000000ull, 3), 0u);    // HZ 1: no kernel's tick
+    EXPECT_EQ(tick_nsec_from(1000000, 1000000), 0u);    // HZ 1e9: no kernel's tick
+    EXPECT_EQ(tick_nsec_from(50000000, 0), 0u);         // jiffies did not move
+    EXPECT_EQ(tick_nsec_from(0, 5), 0u);
+}
+
+int64_t monotonic_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// CONFIG_HZ of the running kernel, when its config is installed (0 when not).
+uint64_t config_hz() {
+    utsname u{};
+    uname(&u);
+    std::ifstream in(std::string("/boot/config-") + u.release);
+    std::string line;
+    std::smatch m;
+    static const std::regex hz("^CONFIG_HZ=([0-9]+)$");
+    while (std::getline(in, line))
+        if (std::regex_match(line, m, hz)) return std::stoull(m[1]);
+    return 0;
+}
+
+class LiveClockTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (geteuid() != 0) GTEST_SKIP() << "loading XDP programs needs root";
+        prog_ = LoadedProgram::load({1024, PS_CLOCK_JIFFIES, "", {}});
+        tick_ = prog_->tick_ns();
+    }
+    // One SYN; returns the CLOCK_MONOTONIC window it ran in.
+    std::pair<int64_t, int64_t> syn(const char* src, uint16_t port) {
+        Frame f = PacketBuilder().eth().ipv4(src, kTarget4).tcp(kScannerPort, port, PS_TCP_SYN);
+        bpf_test_run_opts opts{};
+        opts.sz = sizeof(opts);
+        opts.data_in = f.data();
+        opts.data_size_in = static_cast<uint32_t>(f.size());
+        opts.repeat = 1;
+        const int64_t before = monotonic_ns();
+        EXPECT_EQ(bpf_prog_test_run_opts(prog_->prog_fd(), &opts), 0);
+        return {before, monotonic_ns()};
+    }
+    // A stamp taken in [from, to]: the coarse time of the last tick before it, so no later
+    // than `to`, and no more than a tick (plus one of slack for a late tick) before `from`.
+    void expect_within(uint64_t stamp, std::pair<int64_t, int64_t> window, const char* what) {
+        EXPECT_LE(static_cast<int64_t>(stamp), window.second) << what;
+        EXPECT_GE(static_cast<int64_t>(stamp), window.first - 2 * static_cast<int64_t>(tick_))
+            << what;
+    }
+    std::unique_ptr<LoadedProgram> prog_;
+    uint64_t tick_ = 0;
+};
+
+TEST_F(LiveClockTest, TheTickIsTheKernels) {
+    static const uint64_t kTicks[] = {10000000, 4000000, 3333333, 1000000};  // HZ 100 250 300 1000
+    EXPECT_NE(std::find(std::begin(kTicks), std::end(kTicks), tick_), std::end(kTicks)) << tick_;
+    if (uint64_t hz = config_hz()) {
+        EXPECT_EQ(tick_, (1000000000ull + hz / 2) / hz);
+    }
+}
+
+TEST_F(LiveClockTest, StampsReadAsClockMonotonicInsertedOrWaiting) {
+    // A: a first probe (waits in src_pending), then 60 ms later a second one (the insert).
+    // B: one probe, still waiting when the map is drained.
+    const auto a1 = syn("192.0.2.10", 22);
+    usleep(60000);
+    const auto a2 = syn("192.0.2.10", 80);
+    const auto b1 = syn("198.51.100.7", 443);
+
+    MapDrain drain(prog_->totals_fd(), prog_->src_stats_fd(), prog_->src_pending_fd(),
+                   prog_->port_stats_fd(), prog_->src_capacity());
+    const auto by_key = drain_by_source(drain);
+    ASSERT_EQ(by_key.size(), 2u);
+    ASSERT_TRUE(by_key.contains(v4_key("192.0.2.10")));
+    ASSERT_TRUE(by_key.contains(v4_key("198.51.100.7")));
+    const ps_src_stats& a = by_key.at(v4_key("192.0.2.10"));
+    const ps_src_stats& b = by_key.at(v4_key("198.51.100.7"));
+    EXPECT_EQ(a.technique[PS_TECH_SYN], 2u);
+    expect_within(a.first_seen_ns, a1, "A's first probe (promoted from src_pending)");
+    expect_within(a.last_seen_ns, a2, "A's second probe (inserted)");
+    EXPECT_GE(a.last_seen_ns - a.first_seen_ns, 60000000 - 2 * tick_);
+    expect_within(b.first_seen_ns, b1, "B's probe (drained from src_pending)");
+    EXPECT_EQ(b.last_seen_ns, b.first_seen_ns);
+}
+
+}  // namespace
+}  // namespace probescope::test
