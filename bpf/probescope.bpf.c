@@ -725,37 +725,35 @@ __noinline int ps_parse_ipv6(struct xdp_md *ctx, struct pkt_info *p, __u32 l3_of
 static __always_inline int established_tcp(void *l3, void *end, int proto)
 {
 	struct tcphdr *th;
-	__u8 flags, f;
+	__u8 flags, off;
 	int bare;
 
 	if (proto == ETH_P_IP) {
 		struct iphdr *iph = l3;
 
-		if ((void *)(iph + 1) > end || ((__u8 *)iph)[0] != 0x45 ||
-		    iph->protocol != PS_IPPROTO_TCP || (iph->frag_off & bpf_htons(IP_OFFSET)))
-			return -1;
 		th = (void *)(iph + 1);
-		if ((void *)(th + 1) > end || bpf_ntohs(iph->tot_len) < sizeof(*iph))
+		if ((void *)(th + 1) > end || ((__u8 *)iph)[0] != 0x45 ||
+		    iph->protocol != PS_IPPROTO_TCP || (iph->frag_off & bpf_htons(IP_OFFSET)) ||
+		    bpf_ntohs(iph->tot_len) < sizeof(*iph))
 			return -1;
 		/* A probe is bare: no DF, no options, no payload. */
 		bare = !(iph->frag_off & bpf_htons(0x4000)) &&
-		       bpf_ntohs(iph->tot_len) == sizeof(*iph) + sizeof(*th);
+		       iph->tot_len == bpf_htons(sizeof(*iph) + sizeof(*th));
 	} else {
 		struct ipv6hdr *ip6 = l3;
 
-		if ((void *)(ip6 + 1) > end || (((__u8 *)ip6)[0] >> 4) != 6 ||
+		th = (void *)(ip6 + 1);
+		if ((void *)(th + 1) > end || (((__u8 *)ip6)[0] >> 4) != 6 ||
 		    ip6->nexthdr != PS_IPPROTO_TCP)
 			return -1;
-		th = (void *)(ip6 + 1);
-		if ((void *)(th + 1) > end)
-			return -1;
-		bare = bpf_ntohs(th->window) == 1024 && bpf_ntohs(ip6->payload_len) == sizeof(*th);
+		bare = th->window == bpf_htons(1024) && ip6->payload_len == bpf_htons(sizeof(*th));
 	}
+	off = ((__u8 *)th)[12]; /* data offset in the high nibble */
 	flags = ((__u8 *)th)[13];
-	f = flags & 0x3f;
-	if (!(f & PS_TCP_ACK) || (f & (PS_TCP_SYN | PS_TCP_RST)) || th->doff < 5)
+	if ((flags & (PS_TCP_ACK | PS_TCP_SYN | PS_TCP_RST)) != PS_TCP_ACK || off < 0x50)
 		return -1;
-	if (bare && th->doff == 5 && (f == PS_TCP_ACK || f == (PS_TCP_ACK | PS_TCP_FIN)))
+	/* ACK or FIN+ACK, 20-byte header, bare: is_ack_probe's shape, for the full parse. */
+	if (bare && off < 0x60 && (flags & 0x3e) == PS_TCP_ACK)
 		return -1;
 	return flags;
 }
