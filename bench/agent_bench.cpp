@@ -275,8 +275,7 @@ nlohmann::json measure(uint32_t n, uint32_t probes, size_t source_records) {
     bpf_obj_get_info_by_fd(prog->src_stats_fd(), &info, &len);
 
     Clock clock = Clock::monotonic();
-    MapDrain drain(prog->totals_fd(), prog->src_stats_fd(), prog->src_pending_fd(),
-                   prog->port_stats_fd(), prog->src_capacity());
+    MapDrain drain(prog->map_fds(), prog->src_capacity());
     ProcessorConfig pc;
     pc.max_sources = prog->src_capacity();
     pc.source_records = source_records;

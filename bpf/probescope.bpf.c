@@ -66,6 +66,14 @@ struct {
 } port_stats SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, PS_PORT_TABLE_SIZE); /* times the possible CPUs: the agent sizes it */
+	__type(key, __u32);
+	__type(value, __u64);
+} port_pkts SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 256);
@@ -557,16 +565,24 @@ static __always_inline void probe_of(struct xdp_md *ctx, struct pkt_info *p, str
 	}
 }
 
-/* A probe to port idx: its packet counter, and the source in its HLL when new to the port. */
+/*
+ * A probe to port idx: this CPU's packet counter for the port (a plain add: no other CPU
+ * writes it, and XDP does not nest on a CPU), and the source in the port's HLL when it is new
+ * to the port.
+ */
 static __always_inline void count_port(__u32 idx, int new_src, const struct ps_src_key *key)
 {
-	struct ps_port_stats *ps = bpf_map_lookup_elem(&port_stats, &idx);
+	__u32 slot = PS_PORT_PKTS_SLOT(bpf_get_smp_processor_id(), idx);
+	struct ps_port_stats *ps;
+	__u64 *pkts = bpf_map_lookup_elem(&port_pkts, &slot);
 
-	if (!ps)
+	if (pkts)
+		*pkts += 1;
+	if (!new_src)
 		return;
-	__sync_fetch_and_add(&ps->pkts, 1);
+	ps = bpf_map_lookup_elem(&port_stats, &idx);
 	/* A race adds the source twice, which an HLL does not count. */
-	if (new_src)
+	if (ps)
 		ps_hll_add(ps->src_hll, ps_mix32(ps_fold_addr(key->addr)));
 }
 

@@ -247,13 +247,9 @@ AgentSession::AgentSession(const RunOptions& o, bool watch_persisted) : impl_(ne
                 o.iface.c_str(), m.mode, m.pin_dir.c_str());
     }
     if (m.pinned)
-        m.drain = std::make_unique<MapDrain>(m.pinned->totals_fd(), m.pinned->src_stats_fd(),
-                                             m.pinned->src_pending_fd(), m.pinned->port_stats_fd(),
-                                             m.pinned->src_capacity());
+        m.drain = std::make_unique<MapDrain>(m.pinned->map_fds(), m.pinned->src_capacity());
     else
-        m.drain = std::make_unique<MapDrain>(m.prog->totals_fd(), m.prog->src_stats_fd(),
-                                             m.prog->src_pending_fd(), m.prog->port_stats_fd(),
-                                             m.prog->src_capacity());
+        m.drain = std::make_unique<MapDrain>(m.prog->map_fds(), m.prog->src_capacity());
 
     const bool resumed = m.pinned || m.prog->reused_pins();
     uint64_t inserts_base = 0;

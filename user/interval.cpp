@@ -49,6 +49,6 @@ TotalsSnapshot TotalsSnapshot::operator-(const TotalsSnapshot& o) const {
 static_assert(sizeof(ps_src_key) == 16);
 static_assert(sizeof(ps_probe_facts) == 24);
 static_assert(sizeof(ps_src_stats) % 8 == 0 && sizeof(ps_src_stats) == 688);
-static_assert(sizeof(ps_port_stats) == 8 + PS_HLL_BYTES);
+static_assert(sizeof(ps_port_stats) == PS_HLL_BYTES);
 static_assert(sizeof(ps_totals) == 8 * (2 + PS_CLASS_COUNT + 256 + 4));
 static_assert(sizeof(ps_probe) == 40 && sizeof(ps_pending) == 64);  // one cache line a slot

@@ -14,19 +14,27 @@
 
 namespace probescope {
 
-MapDrain::MapDrain(int totals_fd, int src_stats_fd, int src_pending_fd, int port_stats_fd,
-                   uint32_t src_capacity)
-    : totals_fd_(totals_fd),
-      src_fd_(src_stats_fd),
+MapDrain::MapDrain(const MapFds& maps, uint32_t src_capacity)
+    : totals_fd_(maps.totals),
+      src_fd_(maps.src_stats),
       src_capacity_(src_capacity),
-      ports_map_(port_stats_fd, sizeof(ps_port_stats), false, "port_stats"),
-      ports_(ports_map_.as<const ps_port_stats>()) {
+      ports_map_(maps.port_stats, sizeof(ps_port_stats), false, "port_stats"),
+      port_pkts_map_(maps.port_pkts, sizeof(uint64_t), false, "port_pkts"),
+      ports_(ports_map_.as<const ps_port_stats>()),
+      port_pkts_(port_pkts_map_.as<const uint64_t>()),
+      port_cpus_(port_pkts_map_.entries() / PS_PORT_TABLE_SIZE) {
     if (ports_map_.entries() < PS_PORT_TABLE_SIZE)
         throw Error("port_stats has " + std::to_string(ports_map_.entries()) + " entries, not " +
                     std::to_string(PS_PORT_TABLE_SIZE));
-    if (src_pending_fd >= 0) {
+    const int cpus = libbpf_num_possible_cpus();
+    if (cpus <= 0 || port_cpus_ < static_cast<uint32_t>(cpus))
+        throw Error("port_pkts has " + std::to_string(port_pkts_map_.entries()) +
+                    " counters, fewer than " + std::to_string(PS_PORT_TABLE_SIZE) +
+                    " for each of this machine's " + std::to_string(cpus) + " possible CPUs");
+    port_sum_.assign(PS_PORT_TABLE_SIZE, 0);
+    if (maps.src_pending >= 0) {
         pend_map_ =
-            std::make_unique<MappedArray>(src_pending_fd, sizeof(ps_pending), true, "src_pending");
+            std::make_unique<MappedArray>(maps.src_pending, sizeof(ps_pending), true, "src_pending");
         if (pend_map_->entries() > 1) {  // one slot: the program keeps no table
             pend_ = pend_map_->as<ps_pending>();
             pend_slots_ = pend_map_->entries();
@@ -239,8 +247,15 @@ void MapDrain::recycle(std::vector<SourceSample>&& sources) {
 }
 
 void MapDrain::read_ports(std::vector<PortSample>& out) {
+    // Each CPU's block in turn (sequential reads), summed per port.
+    std::fill(port_sum_.begin(), port_sum_.end(), 0);
+    for (uint32_t cpu = 0; cpu < port_cpus_; ++cpu) {
+        const uint64_t* block = port_pkts_ + static_cast<size_t>(cpu) * PS_PORT_TABLE_SIZE;
+        for (uint32_t idx = 0; idx < PS_PORT_TABLE_SIZE; ++idx)
+            port_sum_[idx] += __atomic_load_n(&block[idx], __ATOMIC_RELAXED);
+    }
     for (uint32_t idx = 0; idx < PS_PORT_TABLE_SIZE; ++idx) {
-        uint64_t now = __atomic_load_n(&ports_[idx].pkts, __ATOMIC_RELAXED);
+        const uint64_t now = port_sum_[idx];
         if (now == port_prev_[idx]) continue;
         out.push_back({idx >> 16, static_cast<uint16_t>(idx & 0xffff), now - port_prev_[idx], now,
                        hll_estimate_packed(ports_[idx].src_hll)});

@@ -8,6 +8,7 @@
 #include "interval.h"
 #include "mapped_array.h"
 #include "probescope/track.h"
+#include "xdp_session.h"
 
 namespace probescope {
 
@@ -18,9 +19,8 @@ class MapDrain {
 public:
     static constexpr uint32_t kBatch = 4096;  // entries per lookup-and-delete batch
 
-    // src_pending_fd < 0: no src_pending table to drain.
-    MapDrain(int totals_fd, int src_stats_fd, int src_pending_fd, int port_stats_fd,
-             uint32_t src_capacity);
+    // maps.src_pending < 0: no src_pending table to drain.
+    MapDrain(const MapFds& maps, uint32_t src_capacity);
     ~MapDrain();
     MapDrain(const MapDrain&) = delete;
     MapDrain& operator=(const MapDrain&) = delete;
@@ -65,8 +65,11 @@ private:
     void append_entry(std::vector<SourceSample>& out, const ps_src_key& key, ps_src_stats& stats);
     int totals_fd_, src_fd_;
     uint32_t src_capacity_;
-    MappedArray ports_map_;
+    MappedArray ports_map_, port_pkts_map_;
     const ps_port_stats* ports_;
+    const uint64_t* port_pkts_;  // one block of PS_PORT_TABLE_SIZE counters per CPU
+    uint32_t port_cpus_;
+    std::vector<uint64_t> port_sum_;
     std::unique_ptr<MappedArray> pend_map_;  // src_pending, read-write (the claims are CAS)
     ps_pending* pend_ = nullptr;
     uint32_t pend_slots_ = 0;

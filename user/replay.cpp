@@ -44,8 +44,7 @@ int run_replay(const ReplayOptions& o, const std::function<void(const nlohmann::
     check_privileges();
     check_kernel();
     auto prog = LoadedProgram::load(lc);
-    MapDrain drain(prog->totals_fd(), prog->src_stats_fd(), prog->src_pending_fd(),
-                   prog->port_stats_fd(), o.max_sources);
+    MapDrain drain(prog->map_fds(), o.max_sources);
 
     ResearchScannerLists research;
     for (const auto& path : o.research_lists) research.load_file(path);

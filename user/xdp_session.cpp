@@ -27,7 +27,8 @@
 namespace probescope {
 namespace fs = std::filesystem;
 
-static constexpr const char* kMapNames[] = {"totals", "src_stats", "port_stats", "src_pending"};
+static constexpr const char* kMapNames[] = {"totals", "src_stats", "port_stats", "src_pending",
+                                            "port_pkts"};
 
 void check_privileges() {
     uint64_t eff = 0;
@@ -126,6 +127,11 @@ std::unique_ptr<LoadedProgram> LoadedProgram::load(const LoadConfig& cfg) {
     lp->skel_->rodata->pending_mask = slots - 1;
     if (int err = bpf_map__set_max_entries(lp->skel_->maps.src_pending, slots))
         throw Error(errno_text("cannot size src_pending", err));
+    const int cpus = libbpf_num_possible_cpus();
+    if (cpus <= 0) throw Error(errno_text("cannot count the possible CPUs", cpus));
+    if (int err = bpf_map__set_max_entries(lp->skel_->maps.port_pkts,
+                                           static_cast<uint32_t>(cpus) * PS_PORT_TABLE_SIZE))
+        throw Error(errno_text("cannot size port_pkts", err));
     lp->src_capacity_ = cfg.max_sources;
 
     if (!cfg.pin_dir.empty()) {
@@ -248,7 +254,7 @@ void LoadedProgram::unpin() {
 std::unique_ptr<PinnedMaps> PinnedMaps::open(const std::string& pin_dir) {
     std::unique_ptr<PinnedMaps> pm(new PinnedMaps());
     pm->pin_dir_ = pin_dir;
-    for (int i = 0; i < 4; ++i) {
+    for (size_t i = 0; i < std::size(kMapNames); ++i) {
         std::string path = pin_dir + "/" + kMapNames[i];
         pm->fds_[i] = bpf_obj_get(path.c_str());
         if (pm->fds_[i] >= 0) continue;
@@ -287,6 +293,10 @@ int LoadedProgram::totals_fd() const { return bpf_map__fd(skel_->maps.totals); }
 int LoadedProgram::src_stats_fd() const { return bpf_map__fd(skel_->maps.src_stats); }
 int LoadedProgram::src_pending_fd() const { return bpf_map__fd(skel_->maps.src_pending); }
 int LoadedProgram::port_stats_fd() const { return bpf_map__fd(skel_->maps.port_stats); }
+int LoadedProgram::port_pkts_fd() const { return bpf_map__fd(skel_->maps.port_pkts); }
+MapFds LoadedProgram::map_fds() const {
+    return {totals_fd(), src_stats_fd(), src_pending_fd(), port_stats_fd(), port_pkts_fd()};
+}
 void LoadedProgram::set_user_clock(uint64_t ns) { skel_->bss->user_clock_ns = ns; }
 
 static std::string prog_desc(uint32_t id) {

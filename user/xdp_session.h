@@ -21,6 +21,11 @@ enum class XdpMode { Auto, Native, Generic };
 inline constexpr uint32_t kMaxPendingSlots = 1u << 24;
 uint32_t pending_slots_for(uint32_t max_sources);
 
+// The program's maps, as MapDrain reads them (a loaded program's or a persisted one's pins).
+struct MapFds {
+    int totals = -1, src_stats = -1, src_pending = -1, port_stats = -1, port_pkts = -1;
+};
+
 struct LoadConfig {
     uint32_t max_sources = 65536;  // src_stats entries; src_pending gets pending_slots_for(it)
     ps_clock_source clock = PS_CLOCK_JIFFIES;
@@ -57,6 +62,8 @@ public:
     int src_stats_fd() const;
     int src_pending_fd() const;
     int port_stats_fd() const;
+    int port_pkts_fd() const;
+    MapFds map_fds() const;
     uint32_t src_capacity() const { return src_capacity_; }
     struct probescope_bpf* skel() {
         return skel_;
@@ -96,15 +103,14 @@ public:
 
     int totals_fd() const { return fds_[0]; }
     int src_stats_fd() const { return fds_[1]; }
-    int port_stats_fd() const { return fds_[2]; }
-    int src_pending_fd() const { return fds_[3]; }
+    MapFds map_fds() const { return {fds_[0], fds_[1], fds_[3], fds_[2], fds_[4]}; }
     uint32_t src_capacity() const { return src_capacity_; }
     void unpin_at_exit() { unpin_ = true; }
 
 private:
     PinnedMaps() = default;
     std::string pin_dir_;
-    int fds_[4] = {-1, -1, -1, -1};
+    int fds_[5] = {-1, -1, -1, -1, -1};  // in kMapNames' order
     uint32_t src_capacity_ = 0;
     bool unpin_ = false;
 };

@@ -229,11 +229,17 @@ struct ps_src_stats {
 	__u8 dst_hll[PS_HLL_BYTES];
 };
 
-/* Per (protocol, destination port) probe counters: one ARRAY slot each. */
+/* Per (protocol, destination port): the sources that probed it, one shared ARRAY slot each. */
 struct ps_port_stats {
-	__u64 pkts;
 	__u8 src_hll[PS_HLL_BYTES]; /* distinct sources */
 };
+
+/*
+ * Probes per (protocol, destination port) and CPU: port_pkts is an mmapped ARRAY of __u64, one
+ * block of PS_PORT_TABLE_SIZE counters per possible CPU (CPU-major). A CPU adds to its own block
+ * with a plain add, no locked instruction; the agent sums the blocks in place.
+ */
+#define PS_PORT_PKTS_SLOT(cpu, idx) ((__u32)(cpu)*PS_PORT_TABLE_SIZE + (idx))
 
 /* Leading zeros of a 32-bit word; BPF has no clz instruction. */
 PS_ALWAYS_INLINE __u32 ps_clz32(__u32 x)

@@ -92,7 +92,7 @@ struct ps_probe {
 
 /* What ps_apply_probe leaves to the caller for the per-port map. */
 enum {
-	PS_APPLY_PORT = 1,     /* a probe to a TCP or UDP port: port_stats counts it */
+	PS_APPLY_PORT = 1,     /* a probe to a TCP or UDP port: port_pkts counts it */
 	PS_APPLY_PORT_NEW = 2, /* the source's first probe of that port: it joins the port's HLL */
 };
 
@@ -113,7 +113,7 @@ PS_ALWAYS_INLINE __u32 ps_probe_port_idx(const struct ps_probe *p)
 	return PS_PORT_TABLE_SIZE;
 }
 
-/* port_stats counts probes (not backscatter) to a TCP or UDP port. */
+/* The port maps count probes (not backscatter) to a TCP or UDP port. */
 PS_ALWAYS_INLINE int ps_probe_counts_port(const struct ps_probe *p)
 {
 	return ps_probe_port_idx(p) < PS_PORT_TABLE_SIZE && p->cls < PS_PROBE_CLASS_COUNT;

@@ -96,8 +96,7 @@ TEST_F(LiveClockTest, StampsReadAsClockMonotonicInsertedOrWaiting) {
     const auto a2 = syn("192.0.2.10", 80);
     const auto b1 = syn("198.51.100.7", 443);
 
-    MapDrain drain(prog_->totals_fd(), prog_->src_stats_fd(), prog_->src_pending_fd(),
-                   prog_->port_stats_fd(), prog_->src_capacity());
+    MapDrain drain(prog_->map_fds(), prog_->src_capacity());
     const auto by_key = drain_by_source(drain);
     ASSERT_EQ(by_key.size(), 2u);
     ASSERT_TRUE(by_key.contains(v4_key("192.0.2.10")));

@@ -373,8 +373,7 @@ namespace {
 TEST(PendingNoTable, BelowFourSourcesEveryNewSourceIsInsertedAtOnce) {
     if (geteuid() != 0) GTEST_SKIP() << "loading XDP programs needs root";
     auto prog = LoadedProgram::load({3, PS_CLOCK_USER, "", {}});
-    MapDrain drain(prog->totals_fd(), prog->src_stats_fd(), prog->src_pending_fd(),
-                   prog->port_stats_fd(), prog->src_capacity());
+    MapDrain drain(prog->map_fds(), prog->src_capacity());
     EXPECT_EQ(drain.pending_slots(), 0u);
     MappedArray map(prog->src_pending_fd(), sizeof(ps_pending), false, "src_pending");
     ASSERT_EQ(map.entries(), 1u);

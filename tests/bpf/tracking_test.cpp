@@ -1,9 +1,13 @@
 // Per-source, per-port and tcp_flags accounting across several frames and sources.
+#include <sched.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
 
 #include "hll.h"
+#include "mapped_array.h"
 #include "names.h"
 #include "xdp_fixture.h"
 
@@ -115,6 +119,37 @@ TEST_F(XdpProgramTest, TwoSourcesKeepExactSlotsAndFirstLastSeen) {
     const std::map<uint32_t, uint64_t> want = {
         {tcp_slot(22), 2}, {tcp_slot(80), 1}, {tcp_slot(443), 2}, {udp_slot(53), 1}};
     EXPECT_EQ(port_pkts, want);
+}
+
+// Each CPU counts a port's probes in its own block of port_pkts, with a plain add; the drain
+// sums the blocks. Two probes run on CPU 0 and three on CPU 1 must read as five.
+TEST_F(XdpProgramTest, PortCountsFromEveryCpuAddUp) {
+    if (sysconf(_SC_NPROCESSORS_ONLN) < 2) GTEST_SKIP() << "needs two online CPUs";
+    cpu_set_t before;
+    ASSERT_EQ(sched_getaffinity(0, sizeof(before), &before), 0);
+    const char* sources[] = {"192.0.2.1", "192.0.2.2", "198.51.100.3", "198.51.100.4",
+                             "203.0.113.5"};
+    for (int i = 0; i < 5; ++i) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(i < 2 ? 0 : 1, &one);
+        ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+        send(syn_v4(sources[i], kTarget4, 8080), 100 + i);
+    }
+    ASSERT_EQ(sched_setaffinity(0, sizeof(before), &before), 0);
+
+    MappedArray pkts(program_->port_pkts_fd(), sizeof(uint64_t), false, "port_pkts");
+    const uint32_t idx = PS_PORT_PROTO_TCP << 16 | 8080;
+    EXPECT_EQ(pkts.as<const uint64_t>()[PS_PORT_PKTS_SLOT(0, idx)], 2u);
+    EXPECT_EQ(pkts.as<const uint64_t>()[PS_PORT_PKTS_SLOT(1, idx)], 3u);
+    const std::vector<PortSample> ports = moved_ports();
+    ASSERT_EQ(ports.size(), 1u);
+    EXPECT_EQ(ports[0].port, 8080);
+    EXPECT_EQ(ports[0].packets, 5u);
+    EXPECT_EQ(ports[0].total_packets, 5u);
+    EXPECT_NEAR(ports[0].distinct_sources, 5.0, 0.5);
+    // Nothing moved since: the next read reports no port.
+    EXPECT_TRUE(moved_ports().empty());
 }
 
 TEST_F(XdpProgramTest, TwentyPortsOverflowTheExactSlotsIntoTheHll) {

@@ -51,6 +51,8 @@ static void reset_maps(const LoadedProgram& prog) {
 
     MappedArray ports(prog.port_stats_fd(), sizeof(ps_port_stats), true, "port_stats");
     std::memset(ports.as<void>(), 0, ports.bytes());
+    MappedArray port_pkts(prog.port_pkts_fd(), sizeof(uint64_t), true, "port_pkts");
+    std::memset(port_pkts.as<void>(), 0, port_pkts.bytes());
     MappedArray pending(prog.src_pending_fd(), sizeof(ps_pending), true, "src_pending");
     std::memset(pending.as<void>(), 0, pending.bytes());
 }
@@ -63,9 +65,7 @@ void XdpProgramTest::SetUp() {
     if (!shared) shared = LoadedProgram::load({kMaxSources, PS_CLOCK_USER, "", {}});
     ASSERT_NO_FATAL_FAILURE(reset_maps(*shared));
     program_ = shared.get();
-    drain_ = std::make_unique<MapDrain>(program_->totals_fd(), program_->src_stats_fd(),
-                                        program_->src_pending_fd(), program_->port_stats_fd(),
-                                        program_->src_capacity());
+    drain_ = std::make_unique<MapDrain>(program_->map_fds(), program_->src_capacity());
 }
 
 RunResult XdpProgramTest::test_run(const Frame& frame) {

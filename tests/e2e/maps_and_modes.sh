@@ -14,7 +14,7 @@ AGENT_INTERVAL=3
 start_agent --mode generic --max-sources 128 --no-rdns
 expect_eq "attached in generic mode as asked" "$(grep -c 'attached to .* (generic XDP)' "$WORK/agent.err")" 1
 expect_eq "generic XDP on the link" "$(in_tgt ip -o link show "$LAB_TGT_IF" | grep -c 'xdpgeneric')" 1
-expect_eq "maps pinned under the interface's directory" "$(ls "$PIN_DIR" | sort | tr '\n' ' ')" "agent_state port_stats src_pending src_stats totals "
+expect_eq "maps pinned under the interface's directory" "$(ls "$PIN_DIR" | sort | tr '\n' ' ')" "agent_state port_pkts port_stats src_pending src_stats totals "
 expect_eq "pins are 0600" "$(stat -c %a "$PIN_DIR/src_stats")" 600
 in_scan "$GEN" --iface "$LAB_SCAN_IF" --dst-mac "$LAB_TGT_MAC" --mode syn-flood --src 240.0.0.0/4 \
 	--dst "$LAB_TGT_IP" --dport 443 --count 2000 --seed 7 >/dev/null

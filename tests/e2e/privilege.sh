@@ -60,7 +60,7 @@ expect_eq "no_new_privs set" "$(status_of NoNewPrivs)" 1
 expect_eq "pin directory: the user's, 0700" "$(stat -c '%U %a' "$PIN_DIR")" "$SVC 700"
 expect_eq "every pin: the user's, 0600" "$(stat -c '%U %a' "$PIN_DIR"/* | sort -u)" "$SVC 600"
 expect_eq "pins: maps, agent state and the --persist link" "$(ls "$PIN_DIR" | tr '\n' ' ')" \
-	"agent_state link port_stats src_pending src_stats totals "
+	"agent_state link port_pkts port_stats src_pending src_stats totals "
 expect_eq "output: the user's, 0640" "$(stat -c '%U %a' "$WORK/out.json")" "$SVC 640"
 send_syns 500 1
 sleep 1
