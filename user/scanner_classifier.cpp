@@ -154,7 +154,6 @@ Verdict ScannerClassifier::classify(const SourceState& s) const {
                       w[PS_CLASS_ICMP_ECHO] + w[PS_CLASS_TCP_ACK_PROBE];
     uint64_t back = w[PS_CLASS_TCP_SYNACK] + w[PS_CLASS_TCP_RST] + w[PS_CLASS_ICMP_ERROR];
     DistinctCount ports = s.distinct_ports(), dsts = s.distinct_dsts();
-    v.techniques = techniques_of(s);
 
     for (unsigned u = PS_UDP_OTHER + 1; u < PS_UDP_PROBE_COUNT; ++u)
         if (s.udp_probe[u] && u != PS_UDP_DHT_KRPC)
@@ -218,7 +217,11 @@ Verdict ScannerClassifier::classify(const SourceState& s) const {
         }
     }
     v.scanner = !v.pattern.empty();
-    if (v.scanner) v.tool = fps_.best(s, t_);
+    // Named for scanners alone: most sources are none, and the names cost an allocation each.
+    if (v.scanner) {
+        v.techniques = techniques_of(s);
+        v.tool = fps_.best(s, t_);
+    }
     add_base_numbers(v, s);
     return v;
 }

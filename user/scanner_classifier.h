@@ -20,7 +20,7 @@ struct ToolMatch {
 
 struct Verdict {
     bool scanner = false;
-    std::vector<std::string> techniques;  // "syn", "fin", "xmas", "udp", ...
+    std::vector<std::string> techniques;  // "syn", "fin", "xmas", "udp", ... (scanners only)
     std::string pattern;  // "vertical", "horizontal", "strobe", "sweep", "repeated", ""
     bool repeated = false;
     std::optional<ToolMatch> tool;
