@@ -19,7 +19,7 @@ exact package name (linux-image-6.1.0-56-cloud-amd64), or "host". Default: 6.1 6
   --build-dir DIR  build to test (default build-vm/; the needed targets are built there)
   --timeout SECS   bound on each guest (default 1200, or $VMTEST_TIMEOUT)
 
-Environment: VMTEST_CACHE (default vmtest/.cache), VMTEST_SMP (guest CPUs, default 1),
+Environment: VMTEST_CACHE (default vmtest/.cache), VMTEST_SMP (guest CPUs, default 2: the per-CPU port counters are summed across two),
 VMTEST_ACCEL (kvm or tcg; default kvm when /dev/kvm and vmx/svm are there, else tcg),
 VMTEST_KEEP_LOGS=1 (keep the serial logs in the cache's logs/).
 EOF
@@ -29,7 +29,7 @@ VMTEST_DIR=$(cd "$(dirname "$0")" && pwd)
 SRC_DIR=$(dirname "$VMTEST_DIR")
 CACHE=${VMTEST_CACHE:-$VMTEST_DIR/.cache}
 TIMEOUT=${VMTEST_TIMEOUT:-1200}
-SMP=${VMTEST_SMP:-1}
+SMP=${VMTEST_SMP:-2}
 BUILD_DIR=$SRC_DIR/build-vm
 UNSAFE=0
 ONLY=      # "verifier": the load check alone; "quick": no BPF_PROG_TEST_RUN cases
