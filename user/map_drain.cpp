@@ -61,16 +61,14 @@ TotalsSnapshot read_totals_map(int totals_fd) {
     return sum;
 }
 
-// The program counts each probe once, by technique (one atomic fewer per packet); the probe
-// classes' packet counts follow from those. Written in place: no sample is copied twice.
+// The counters the program leaves to be derived (ps_derive_counts) are filled in the sample
+// itself: no sample is copied twice.
 static void append_sample(std::vector<SourceSample>& out, const ps_src_key& key,
                           const ps_src_stats& stats) {
     SourceSample& s = out.emplace_back();
     s.key = key;
     s.stats = stats;
-    for (unsigned c = 0; c < PS_PROBE_CLASS_COUNT; ++c) s.stats.pkts[c] = 0;
-    for (unsigned t = 0; t < PS_TECH_COUNT; ++t)
-        s.stats.pkts[ps_technique_class(t)] += stats.technique[t];
+    ps_derive_counts(&s.stats);
 }
 
 // Claims every full src_pending slot: a copy taken while the slot's state (generation

@@ -214,7 +214,7 @@ struct ps_src_stats {
 	__u32 port_slot_pkts[PS_EXACT_PORTS];
 	__u32 dst_slots[PS_EXACT_DSTS];	     /* first distinct destinations, 32-bit folded */
 	__u32 technique[PS_TECH_COUNT];	     /* probes per technique */
-	__u32 udp_probe[PS_UDP_PROBE_COUNT]; /* UDP probes per payload kind */
+	__u32 udp_probe[PS_UDP_PROBE_COUNT]; /* per payload kind ([PS_UDP_OTHER]: user space) */
 	__u32 udp_same_sport; /* UDP probes from this source's first UDP source port */
 	__u32 udp_empty;      /* UDP probes with no payload (UDP length 8) */
 	__u16 udp_first_sport;

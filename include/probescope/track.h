@@ -185,8 +185,9 @@ PS_ALWAYS_INLINE int ps_apply_probe(struct ps_src_stats *s, const struct ps_prob
 	if (cls == PS_CLASS_UDP) {
 		__u32 kind = p->udp_kind;
 
+		/* PS_UDP_OTHER (most of a UDP scan) is ps_derive_counts': one atomic fewer. */
 		PS_BARRIER_VAR(kind);
-		if (kind < PS_UDP_PROBE_COUNT)
+		if (kind > PS_UDP_OTHER && kind < PS_UDP_PROBE_COUNT)
 			PS_FETCH_ADD(&s->udp_probe[kind], 1);
 		/* nmap -sU: one source port for the whole scan, no payload for most ports. */
 		if (n_tech == 0)
@@ -235,6 +236,24 @@ PS_ALWAYS_INLINE int ps_apply_probe(struct ps_src_stats *s, const struct ps_prob
 	if (fresh || slot < 0)
 		ps_hll_add(s->dst_hll, ps_mix32(p->dst32));
 	return ret;
+}
+
+/*
+ * The counters ps_apply_probe leaves to be derived, filled in by user space once it holds the
+ * entry: a probe is counted once, in technique[], so its class's pkts[] follow from those, and
+ * UDP probes of no known payload kind are the UDP probes not counted under another kind.
+ */
+PS_ALWAYS_INLINE void ps_derive_counts(struct ps_src_stats *s)
+{
+	__u32 known = 0;
+
+	for (unsigned c = 0; c < PS_PROBE_CLASS_COUNT; c++)
+		s->pkts[c] = 0;
+	for (unsigned t = 0; t < PS_TECH_COUNT; t++)
+		s->pkts[ps_technique_class(t)] += s->technique[t];
+	for (unsigned k = PS_UDP_OTHER + 1; k < PS_UDP_PROBE_COUNT; k++)
+		known += s->udp_probe[k];
+	s->udp_probe[PS_UDP_OTHER] = s->technique[PS_TECH_UDP] - known;
 }
 
 /*
