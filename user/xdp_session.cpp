@@ -222,8 +222,22 @@ void LoadedProgram::calibrate_clock() {
     if (tick == 0)
         throw Error("cannot relate the kernel's jiffies to CLOCK_MONOTONIC (the live clock)",
                     "the kernel's tick did not advance as expected; report this with 'uname -a'");
+    // A tick's update runs late by its interrupt's latency (more under a hypervisor), never
+    // early: of several ticks, the one that puts jiffies furthest back is the closest to it.
+    uint64_t base = last.coarse_ns - last.jiffies * tick;  // modulo 2^64
+    auto earliest = [&](const ClockSample& s) {
+        const uint64_t b = s.coarse_ns - s.jiffies * tick;
+        if (static_cast<int64_t>(b - base) < 0) base = b;
+    };
+    earliest(first);
+    for (int i = 0; i < 4; ++i) {
+        ClockSample next{};
+        if (!sample_after_tick(skel_, last, next)) break;
+        earliest(next);
+        last = next;
+    }
     skel_->bss->tick_ns = tick;
-    skel_->bss->jiffies_base_ns = last.coarse_ns - last.jiffies * tick;  // modulo 2^64
+    skel_->bss->jiffies_base_ns = base;
 }
 
 uint64_t LoadedProgram::tick_ns() const { return skel_->bss->tick_ns; }
