@@ -40,8 +40,9 @@ void check_privileges();
 void check_bpffs(const std::string& dir);
 // Fails on kernels without what the program needs (its clocks, BPF atomics).
 void check_kernel();
-// The kernel's tick in ns (TICK_NSEC) from ticks counted over elapsed_ns: the nearest whole HZ,
-// rounded as the kernel rounds it; 0 when the count is no plausible tick (HZ outside 24..10000).
+// The kernel's tick in ns (TICK_NSEC) from ticks counted over elapsed_ns: the nearest of
+// x86-64's CONFIG_HZ choices (100, 250, 300, 1000), as the kernel rounds it; 0 when the count
+// is more than 8% from every choice.
 uint64_t tick_nsec_from(uint64_t elapsed_ns, uint64_t ticks);
 // Parses "native", "generic" or "auto".
 XdpMode parse_mode(const std::string& text);
