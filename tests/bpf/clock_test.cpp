@@ -6,10 +6,10 @@
 #include <bpf/bpf.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <ctime>
-#include <fstream>
 #include <map>
 #include <regex>
 #include <string>
@@ -40,16 +40,26 @@ int64_t monotonic_ns() {
     return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
-// CONFIG_HZ of the running kernel, when its config is installed (0 when not).
+// CONFIG_HZ of the running kernel, from /proc/config.gz or /boot/config-RELEASE (zlib reads
+// either); 0 when neither is there.
 uint64_t config_hz() {
     utsname u{};
     uname(&u);
-    std::ifstream in(std::string("/boot/config-") + u.release);
-    std::string line;
-    std::smatch m;
-    static const std::regex hz("^CONFIG_HZ=([0-9]+)$");
-    while (std::getline(in, line))
-        if (std::regex_match(line, m, hz)) return std::stoull(m[1]);
+    static const std::regex hz("^CONFIG_HZ=([0-9]+)\\s*$");
+    for (const std::string path :
+         {std::string("/proc/config.gz"), std::string("/boot/config-") + u.release}) {
+        gzFile f = gzopen(path.c_str(), "rb");
+        if (!f) continue;
+        char line[512];
+        std::smatch m;
+        uint64_t found = 0;
+        while (!found && gzgets(f, line, sizeof(line))) {
+            const std::string text(line);
+            if (std::regex_match(text, m, hz)) found = std::stoull(m[1]);
+        }
+        gzclose(f);
+        if (found) return found;
+    }
     return 0;
 }
 
