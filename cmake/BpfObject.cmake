@@ -19,6 +19,10 @@ add_custom_command(
   COMMAND ${BPFTOOL} btf dump file ${PROBESCOPE_VMLINUX_BTF} format c > ${BPF_GEN_DIR}/vmlinux.h
   COMMENT "Generating vmlinux.h from ${PROBESCOPE_VMLINUX_BTF}"
   VERBATIM)
+# One target owns vmlinux.h. Listed only as each object's dependency, the Makefile generator gives
+# every skeleton target its own copy of the rule, and a parallel build runs two of them at once:
+# one truncates the file while clang reads it (seen: "struct cpufre" under make -j2).
+add_custom_target(probescope_vmlinux_h DEPENDS ${BPF_GEN_DIR}/vmlinux.h)
 
 # bpf_object(NAME SOURCE [DEFINES...]): builds NAME.bpf.o and NAME.skel.h (struct NAME_bpf), and the
 # INTERFACE target NAME_skel that carries the skeleton's include path and libbpf.
@@ -46,6 +50,7 @@ function(bpf_object name src)
     COMMENT "Skeleton ${name}.skel.h"
     VERBATIM)
   add_custom_target(${name}_skel_gen ALL DEPENDS ${skel})
+  add_dependencies(${name}_skel_gen probescope_vmlinux_h)
   add_library(${name}_skel INTERFACE)
   add_dependencies(${name}_skel ${name}_skel_gen)
   target_include_directories(${name}_skel INTERFACE ${BPF_GEN_DIR})
