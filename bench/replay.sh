@@ -78,7 +78,10 @@ best() {
 	done
 	echo "$best_wall $best_cpu" >"$out"
 }
+JOBS=$(nproc)
 best "$TMP/ps" "$PS" replay --max-sources 524288 --output /dev/null "$CAP"
+# The same on one worker (the calling thread, unpinned): what the workers buy, in this run.
+best "$TMP/ps_j1" "$PS" replay --jobs 1 --max-sources 524288 --output /dev/null "$CAP"
 best "$TMP/td" tcpdump -n -r "$CAP" -w /dev/null
 # What every replay pays before its first packet (the verifier's walk of the program, the maps'
 # allocation) and after its last: the same command over the capture's first packet alone.
@@ -87,14 +90,20 @@ best "$TMP/ps1" "$PS" replay --max-sources 524288 --output /dev/null "$TMP/one.p
 read -r ps_wall ps_cpu <"$TMP/ps"
 read -r td_wall td_cpu <"$TMP/td"
 read -r one_wall one_cpu <"$TMP/ps1"
+read -r j1_wall j1_cpu <"$TMP/ps_j1"
 
 jq -n --argjson records "$records" --argjson bytes "$bytes" --arg cap "${REPLAY_CAPTURE:-generated}" \
 	--argjson ps_wall "$ps_wall" --argjson ps_cpu "$ps_cpu" \
 	--argjson td_wall "$td_wall" --argjson td_cpu "$td_cpu" --argjson rounds "$ROUNDS" \
-	--argjson one_wall "$one_wall" --argjson one_cpu "$one_cpu" '{
-	capture: $cap, records: $records, bytes: $bytes, rounds: $rounds,
+	--argjson one_wall "$one_wall" --argjson one_cpu "$one_cpu" \
+	--argjson j1_wall "$j1_wall" --argjson j1_cpu "$j1_cpu" --argjson jobs "$JOBS" '{
+	capture: $cap, records: $records, bytes: $bytes, rounds: $rounds, jobs: $jobs,
 	probescope: {wall_s: $ps_wall, cpu_s: $ps_cpu, pps: ($records / $ps_wall | round),
 		pps_per_cpu_s: (if $ps_cpu > 0 then $records / $ps_cpu | round else null end)},
+	probescope_jobs1: {wall_s: $j1_wall, cpu_s: $j1_cpu, pps: ($records / $j1_wall | round),
+		pps_per_cpu_s: (if $j1_cpu > 0 then $records / $j1_cpu | round else null end),
+		after_startup_pps: ($records / ($j1_wall - $one_wall) | round)},
+	workers_speedup_after_startup: (($j1_wall - $one_wall) / ($ps_wall - $one_wall) * 100 | round / 100),
 	tcpdump: {wall_s: $td_wall, cpu_s: $td_cpu, pps: ($records / $td_wall | round),
 		pps_per_cpu_s: (if $td_cpu > 0 then $records / $td_cpu | round else null end)},
 	ratio_to_tcpdump: ($td_wall / $ps_wall * 1000 | round / 1000),
@@ -109,10 +118,11 @@ jq -r '
 	"Capture: \(if .capture == "generated" then "the live part'\''s mix (spoofed IPv4/IPv6 SYN flood and a 30-source SYN scan), taken by tcpdump on a lab veth" else .capture end): \(.records) packets, \(.bytes) bytes. Best wall time of \(.rounds) runs; CPU is user + system of that run. `probescope replay --max-sources 524288 --output /dev/null FILE` runs every packet through the XDP program (BPF_PROG_TEST_RUN) and classifies each interval; `tcpdump -n -r FILE -w /dev/null` only reads and writes.\n",
 	"| reader | wall s | CPU s | packets/s (wall) | packets per CPU second |",
 	"|---|---|---|---|---|",
-	"| probescope replay | \(.probescope.wall_s) | \(.probescope.cpu_s) | \(.probescope.pps) | \(.probescope.pps_per_cpu_s) |",
+	"| probescope replay (\(.jobs) workers, the default here) | \(.probescope.wall_s) | \(.probescope.cpu_s) | \(.probescope.pps) | \(.probescope.pps_per_cpu_s) |",
+	"| probescope replay --jobs 1 | \(.probescope_jobs1.wall_s) | \(.probescope_jobs1.cpu_s) | \(.probescope_jobs1.pps) | \(.probescope_jobs1.pps_per_cpu_s) |",
 	"| tcpdump -r -w /dev/null (floor) | \(.tcpdump.wall_s) | \(.tcpdump.cpu_s) | \(.tcpdump.pps) | \(.tcpdump.pps_per_cpu_s) |",
 	"| probescope replay of the first packet alone (startup) | \(.startup.wall_s) | \(.startup.cpu_s) | | |",
 	"",
-	"probescope replay runs at \(.ratio_to_tcpdump)x tcpdump'\''s reading rate. \(.startup.wall_s) s of its wall time is startup, paid once per replay whatever the capture holds (loading the program: the verifier walks it; allocating the maps for 524288 sources): past it, \(.after_startup.pps) packets/s, \(.after_startup.us_per_packet) µs per packet (one BPF_PROG_TEST_RUN syscall each, the frame copied in; a new source'\''s path for nearly every packet of this flood), \(.after_startup.ratio_to_tcpdump)x tcpdump.",
+	"probescope replay runs at \(.ratio_to_tcpdump)x tcpdump'\''s reading rate. \(.startup.wall_s) s of its wall time is startup, paid once per replay whatever the capture holds (loading the program: the verifier walks it; allocating the maps for 524288 sources): past it, \(.after_startup.pps) packets/s, \(.after_startup.us_per_packet) µs per packet (one BPF_PROG_TEST_RUN syscall each, the frame copied in; a new source'\''s path for nearly every packet of this flood), \(.after_startup.ratio_to_tcpdump)x tcpdump. Past startup, \(.jobs) workers (each pinned to a CPU, each source'\''s frames on one) run \(.workers_speedup_after_startup)x as fast as one (\(.probescope_jobs1.after_startup_pps) packets/s with --jobs 1).",
 	""' "$OUT/replay.json" >"$OUT/replay.md"
 cat "$OUT/replay.md"

@@ -17,9 +17,6 @@ const volatile __u8 filter_dst = 0;
 /* src_pending slots - 1 (a power of two minus one); 0: every source goes straight to src_stats. */
 const volatile __u32 pending_mask = 0;
 
-/* Replay clock: user space writes each packet's capture time here (PS_CLOCK_USER). */
-volatile __u64 user_clock_ns;
-
 /*
  * Live clock (PS_CLOCK_JIFFIES): CLOCK_MONOTONIC ns at the last tick, jiffies * tick_ns +
  * jiffies_base_ns. The agent measures both with ps_clock_sample after the load and before the
@@ -100,34 +97,21 @@ struct pkt_info {
  * The probescope clock on a probe path. jiffies, not bpf_ktime_get_coarse_ns: both move once a
  * tick, but the x86-64 verifier inlines bpf_jiffies64() into one load where the coarse clock
  * is a helper call (the jiffies_clock and coarse_clock primitives in bench/results.md).
+ * Under replay (PS_CLOCK_USER) the frame carries its capture time in front of it, as
+ * PS_REPLAY_META_BYTES of XDP metadata: each frame its own time, whichever CPU runs it.
  */
-static __always_inline __u64 ps_now(void)
+static __always_inline __u64 ps_now(struct xdp_md *ctx)
 {
-	if (clock_source == PS_CLOCK_USER)
-		return user_clock_ns;
+	if (clock_source == PS_CLOCK_USER) {
+		void *meta = (void *)(long)ctx->data_meta;
+		__u64 t;
+
+		if (meta + PS_REPLAY_META_BYTES > (void *)(long)ctx->data)
+			return 0;
+		__builtin_memcpy(&t, meta, sizeof(t));
+		return t;
+	}
 	return bpf_jiffies64() * tick_ns + jiffies_base_ns;
-}
-
-/* Class from the TCP flags byte; ECE and CWR never change the class. */
-static __always_inline __u32 tcp_class(__u8 flags)
-{
-	__u8 f = flags & 0x3f;
-
-	if (f & PS_TCP_SYN) {
-		if (f == PS_TCP_SYN)
-			return PS_CLASS_TCP_SYN;
-		if (f == (PS_TCP_SYN | PS_TCP_ACK))
-			return PS_CLASS_TCP_SYNACK;
-		return PS_CLASS_TCP_ODD; /* SYN+FIN, SYN+RST, SYN+PSH, all flags, ... */
-	}
-	if (f & PS_TCP_RST) {
-		if (f == PS_TCP_RST || f == (PS_TCP_RST | PS_TCP_ACK))
-			return PS_CLASS_TCP_RST;
-		return PS_CLASS_TCP_ODD;
-	}
-	if (!(f & PS_TCP_ACK))
-		return PS_CLASS_TCP_ODD; /* NULL, FIN, Xmas, PSH or URG without ACK */
-	return PS_CLASS_TCP_OTHER;
 }
 
 static __always_inline __u32 icmp_class(__u8 type, int v6)
@@ -185,7 +169,7 @@ static __always_inline void parse_l4(struct hdr_cursor *c, struct pkt_info *p)
 			return;
 		}
 		p->tcp_flags = ((__u8 *)th)[13];
-		p->cls = tcp_class(p->tcp_flags);
+		p->cls = ps_tcp_class(p->tcp_flags);
 		p->sport = bpf_ntohs(th->source);
 		p->dport = bpf_ntohs(th->dest);
 		if (p->cls == PS_CLASS_TCP_OTHER && is_ack_probe(c, p, th))
@@ -655,7 +639,7 @@ __noinline int ps_track(struct xdp_md *ctx, struct pkt_info *p)
 	struct ps_pending *held = NULL;
 	struct ps_src_stats *s;
 	struct ps_src_key key __attribute__((aligned(8)));
-	__u64 now = ps_now();
+	__u64 now = ps_now(ctx);
 	int ret = 0;
 
 	if (!p)
@@ -806,10 +790,12 @@ __noinline int ps_slow_path(struct xdp_md *ctx, int proto, __u32 l3_off)
 		}
 	}
 
-	/* Plain ++: the totals slot is per-CPU and XDP runs with softirqs off on this CPU. */
-	t->packets++;
+	/*
+	 * Plain ++: the totals slot is per-CPU and XDP runs with softirqs off on this CPU. packets
+	 * and class_pkts[PS_CLASS_TCP_OTHER] are the drain's (ps_derive_totals).
+	 */
 	t->bytes += ctx->data_end - ctx->data;
-	if (cls < PS_CLASS_COUNT)
+	if (cls < PS_CLASS_COUNT && cls != PS_CLASS_TCP_OTHER)
 		t->class_pkts[cls]++;
 	if (p.l4proto == PS_IPPROTO_TCP && cls != PS_CLASS_MALFORMED && cls != PS_CLASS_FRAGMENT)
 		t->tcp_flags[p.tcp_flags]++;
@@ -840,9 +826,8 @@ int probescope_xdp(struct xdp_md *ctx)
 		flags = established_tcp(c.pos, c.end, proto);
 		/* The slow path looks the totals up itself: only the fast path does it here. */
 		if (flags >= 0 && (t = bpf_map_lookup_elem(&totals, &zero))) {
-			t->packets++;
+			/* Its packet and class counts follow from tcp_flags[] (ps_derive_totals). */
 			t->bytes += ctx->data_end - ctx->data;
-			t->class_pkts[PS_CLASS_TCP_OTHER]++;
 			t->tcp_flags[flags & 0xff]++;
 			return XDP_PASS;
 		}

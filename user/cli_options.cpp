@@ -164,6 +164,10 @@ CliCommands build_cli(CLI::App& app, CliOptions& o) {
                   "with --output");
     rep->add_option("--max-sources", o.replay.max_sources, "Sources tracked per interval")
         ->capture_default_str();
+    rep->add_option("--jobs", o.replay.jobs,
+                    "CPUs running frames through the program at once, each source's frames on "
+                    "one, in capture order (0: every CPU this process may use)")
+        ->capture_default_str();
     rep->add_option("--top-ports", o.replay.top_ports, "Port records per interval")
         ->capture_default_str();
     add_source_records_option(rep, o.replay.source_records);

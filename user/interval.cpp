@@ -5,7 +5,9 @@
 
 namespace probescope {
 
-TotalsSnapshot TotalsSnapshot::from_kernel(const ps_totals& t) {
+TotalsSnapshot TotalsSnapshot::from_kernel(const ps_totals& kernel) {
+    ps_totals t = kernel;
+    ps_derive_totals(&t);
     TotalsSnapshot s;
     s.packets = t.packets;
     s.bytes = t.bytes;

@@ -1,8 +1,6 @@
 // Replay: each capture record is one BPF_PROG_TEST_RUN of the real program, at its capture time.
 #include "replay.h"
 
-#include <bpf/bpf.h>
-
 #include <cerrno>
 #include <cstdio>
 
@@ -12,6 +10,7 @@
 #include "interval_processor.h"
 #include "json_sink.h"
 #include "map_drain.h"
+#include "replay_runner.h"
 #include "summary_tables.h"
 #include "xdp_session.h"
 
@@ -33,6 +32,7 @@ void validate(const ReplayOptions& o) {
     if (o.files.empty())
         throw Error("no capture given", "probescope replay FILE... ('-' for stdin)");
     if (!(o.interval_s > 0)) throw Error("--interval must be more than 0 seconds of capture time");
+    (void)replay_jobs(o.jobs);
     validate(o.thresholds);
     (void)dst_prefixes(o);
 }
@@ -45,6 +45,7 @@ int run_replay(const ReplayOptions& o, const std::function<void(const nlohmann::
     check_kernel();
     auto prog = LoadedProgram::load(lc);
     MapDrain drain(prog->map_fds(), o.max_sources);
+    ReplayRunner runner(prog->prog_fd(), o.jobs);
 
     ResearchScannerLists research;
     for (const auto& path : o.research_lists) research.load_file(path);
@@ -62,10 +63,11 @@ int run_replay(const ReplayOptions& o, const std::function<void(const nlohmann::
                                &port_names);
 
     const int64_t step = static_cast<int64_t>(o.interval_s * 1e9);
-    uint64_t records = 0, bad_files = 0, backwards = 0, unreadable = 0, unopened = 0;
+    uint64_t records = 0, bad_files = 0, backwards = 0, unopened = 0;
     int64_t start = 0, last_ts = 0;
     bool started = false;
     auto drain_interval = [&](int64_t end_ns) {
+        runner.flush();  // the program has seen every frame of the interval
         Interval iv = drain.read_interval(static_cast<uint64_t>(end_ns), o.interval_s);
         labelled.process(iv, emit);
         drain.recycle(std::move(iv.sources));
@@ -109,13 +111,11 @@ int run_replay(const ReplayOptions& o, const std::function<void(const nlohmann::
                 start = ts - ts % step;  // skip empty intervals in capture gaps
             }
             last_ts = ts;
-            prog->set_user_clock(static_cast<uint64_t>(ts));
-            LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = pkt.frame.data(),
-                        .data_size_in = static_cast<__u32>(pkt.frame.size()), .repeat = 1);
-            if (bpf_prog_test_run_opts(prog->prog_fd(), &run) != 0) ++unreadable;
+            runner.add(pkt.frame, ts);
         }
     }
     if (started) drain_interval(start + step);
+    const uint64_t unreadable = runner.refused();
     labelled.finish(static_cast<uint64_t>(last_ts), emit);
     if (sink) sink->flush();
     if (o.summary) tables.print(stdout);

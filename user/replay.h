@@ -20,6 +20,7 @@ struct ReplayOptions {
     bool strict = false;             // stop at the first bad record
     bool top = false;                // show the records in the top view at the end
     uint32_t max_sources = 65536;
+    unsigned jobs = 0;  // workers running frames through the program; 0: every usable CPU
     uint32_t top_ports = 1000;
     uint32_t source_records = kDefaultSourceRecords;  // source records per interval
     Thresholds thresholds;

@@ -320,7 +320,26 @@ int LoadedProgram::port_pkts_fd() const { return bpf_map__fd(skel_->maps.port_pk
 MapFds LoadedProgram::map_fds() const {
     return {totals_fd(), src_stats_fd(), src_pending_fd(), port_stats_fd(), port_pkts_fd()};
 }
-void LoadedProgram::set_user_clock(uint64_t ns) { skel_->bss->user_clock_ns = ns; }
+
+int run_timed_frame(int prog_fd, uint8_t* meta_then_frame, uint32_t frame_len) {
+    // Refused as the kernel refuses such a frame without metadata: PS_REPLAY_META_BYTES more
+    // would pass its own size check, and the program would run on a frame no link delivers.
+    if (frame_len < kEthHeaderBytes) return -EINVAL;
+    xdp_md ctx{};
+    ctx.data = PS_REPLAY_META_BYTES;  // metadata length: the time in front of the frame
+    ctx.data_end = PS_REPLAY_META_BYTES + frame_len;
+    LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = meta_then_frame, .data_size_in = ctx.data_end,
+                .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
+    if (bpf_prog_test_run_opts(prog_fd, &run) != 0) return -errno;
+    return static_cast<int>(run.retval);
+}
+
+int run_timed_frame(int prog_fd, const std::vector<uint8_t>& frame, uint64_t ts_ns) {
+    std::vector<uint8_t> buf(PS_REPLAY_META_BYTES + frame.size());
+    std::memcpy(buf.data(), &ts_ns, sizeof(ts_ns));
+    std::copy(frame.begin(), frame.end(), buf.begin() + PS_REPLAY_META_BYTES);
+    return run_timed_frame(prog_fd, buf.data(), static_cast<uint32_t>(frame.size()));
+}
 
 static std::string prog_desc(uint32_t id) {
     std::string desc = "id " + std::to_string(id);

@@ -73,8 +73,6 @@ public:
     bool reused_pins() const { return reused_pins_; }
     // Leave the pins in place at destruction (--persist).
     void keep_pins() { keep_pins_ = true; }
-    // For replay: the program's clock, written before each test run.
-    void set_user_clock(uint64_t ns);
     // The live clock's tick (ns) and base, as calibrate_clock measured them (0 under replay).
     uint64_t tick_ns() const;
     uint64_t jiffies_base_ns() const;
@@ -90,6 +88,18 @@ private:
     bool reused_pins_ = false;
     bool keep_pins_ = false;
 };
+
+// Frames shorter than this are refused: no link delivers one.
+inline constexpr uint32_t kEthHeaderBytes = 14;
+static_assert(PS_REPLAY_META_BYTES == sizeof(uint64_t));
+
+// One BPF_PROG_TEST_RUN of a program loaded with PS_CLOCK_USER on a frame at its capture time:
+// meta_then_frame holds the time (ns, host order) in its first PS_REPLAY_META_BYTES, which the
+// kernel passes as XDP metadata, then frame_len bytes of frame. Returns the program's verdict,
+// or -errno (-EINVAL for a frame shorter than an Ethernet header, as the kernel refuses live).
+int run_timed_frame(int prog_fd, uint8_t* meta_then_frame, uint32_t frame_len);
+// The same on a copy of frame (tests, one frame at a time).
+int run_timed_frame(int prog_fd, const std::vector<uint8_t>& frame, uint64_t ts_ns);
 
 // The maps of a program left attached by `run --persist` (or by an agent killed while it was
 // persisted), opened through their pins: no program is loaded, so a user who owns the pins

@@ -257,6 +257,24 @@ PS_ALWAYS_INLINE void ps_derive_counts(struct ps_src_stats *s)
 }
 
 /*
+ * The totals the program leaves to be derived (see struct ps_totals): every TCP_OTHER segment
+ * and every ACK probe counts once in tcp_flags[] at a TCP_OTHER flag combination, and every
+ * frame counted once in class_pkts[]. Linear, so it may run on one CPU's slot or on a sum.
+ */
+PS_ALWAYS_INLINE void ps_derive_totals(struct ps_totals *t)
+{
+	__u64 other = 0, packets = 0;
+
+	for (unsigned f = 0; f < 256; f++)
+		if (ps_tcp_class((__u8)f) == PS_CLASS_TCP_OTHER)
+			other += t->tcp_flags[f];
+	t->class_pkts[PS_CLASS_TCP_OTHER] = other - t->class_pkts[PS_CLASS_TCP_ACK_PROBE];
+	for (unsigned c = 0; c < PS_CLASS_COUNT; c++)
+		packets += t->class_pkts[c];
+	t->packets = packets;
+}
+
+/*
  * src_pending: a source's first probe waits here, in one slot of an mmapped array picked by
  * its address, instead of costing a src_stats insert. Its second probe moves it to src_stats
  * (both probes counted there); the agent drains what is still waiting at each interval.

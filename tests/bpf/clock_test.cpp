@@ -46,7 +46,7 @@ uint64_t config_hz() {
     utsname u{};
     uname(&u);
     static const std::regex hz("^CONFIG_HZ=([0-9]+)\\s*$");
-    for (const std::string path :
+    for (const std::string& path :
          {std::string("/proc/config.gz"), std::string("/boot/config-") + u.release}) {
         gzFile f = gzopen(path.c_str(), "rb");
         if (!f) continue;

@@ -378,15 +378,8 @@ TEST(PendingNoTable, BelowFourSourcesEveryNewSourceIsInsertedAtOnce) {
     MappedArray map(prog->src_pending_fd(), sizeof(ps_pending), false, "src_pending");
     ASSERT_EQ(map.entries(), 1u);
     auto run = [&](const std::string& src, uint16_t port, uint64_t clock) {
-        prog->set_user_clock(clock);
         Frame f = PacketBuilder().eth().ipv4(src.c_str(), kTarget4).tcp(kScannerPort, port, SYN);
-        bpf_test_run_opts opts{};
-        opts.sz = sizeof(opts);
-        opts.data_in = f.data();
-        opts.data_size_in = static_cast<uint32_t>(f.size());
-        opts.repeat = 1;
-        ASSERT_EQ(bpf_prog_test_run_opts(prog->prog_fd(), &opts), 0);
-        ASSERT_EQ(opts.retval, static_cast<uint32_t>(XDP_PASS));
+        ASSERT_EQ(run_timed_frame(prog->prog_fd(), f, clock), XDP_PASS);
     };
     run(test_net(0), 22, 100);
     run(test_net(1), 22, 150);

@@ -46,7 +46,6 @@ TEST_F(XdpProgramTest, TcpFlagsTableCountsEveryParsedTcpHeaderByItsFlagsByte) {
     EXPECT_EQ(t.classes[PS_CLASS_TCP_OTHER], 1u);
     EXPECT_EQ(t.classes[PS_CLASS_MALFORMED], 2u);
     EXPECT_EQ(t.classes[PS_CLASS_FRAGMENT], 1u);
-    EXPECT_EQ(class_sum(t), t.packets);
 }
 
 TEST_F(XdpProgramTest, TwoSourcesKeepExactSlotsAndFirstLastSeen) {
@@ -79,7 +78,6 @@ TEST_F(XdpProgramTest, TwoSourcesKeepExactSlotsAndFirstLastSeen) {
     EXPECT_EQ(t.classes[PS_CLASS_UDP], 1u);
     EXPECT_EQ(t.classes[PS_CLASS_ICMP_ECHO], 1u);
     EXPECT_EQ(t.classes[PS_CLASS_TCP_OTHER], 1u);
-    EXPECT_EQ(class_sum(t), t.packets);
     EXPECT_EQ(t.src_inserts, 2u);
 
     const auto sources = drain_sources();

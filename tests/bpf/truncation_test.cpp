@@ -90,8 +90,7 @@ TEST_F(XdpProgramTest, TestRunRefusesFramesShorterThanEthernet) {
         EXPECT_EQ(r.err, -EINVAL);
     }
     const TotalsSnapshot t = totals();
-    EXPECT_EQ(t.packets, 0u);
-    EXPECT_EQ(class_sum(t), 0u);
+    EXPECT_EQ(t.packets, 0u);  // the sum of the classes (ps_derive_totals)
 }
 
 }  // namespace

@@ -54,6 +54,8 @@ protected:
 
     // Raw test run, for the cases where the kernel is expected to refuse the frame.
     RunResult test_run(const Frame& frame);
+    // The frame at capture time clock_ns, as replay runs it (run_timed_frame).
+    RunResult timed_run(const Frame& frame, uint64_t clock_ns);
     // Runs the frame at probescope clock clock_ns; fails the test unless the verdict is XDP_PASS.
     void send(const Frame& frame, uint64_t clock_ns);
 
@@ -67,11 +69,10 @@ protected:
     std::unique_ptr<MapDrain> drain_;
 };
 
-// Exactly n frames of class cls and nothing else, and the class counters add up.
+// Exactly n frames of class cls and nothing else.
 void expect_only_class(const TotalsSnapshot& t, ps_class cls, uint64_t n);
 // tcp_flags[] holds exactly these counts and zero everywhere else.
 void expect_tcp_flags(const TotalsSnapshot& t, const std::map<uint8_t, uint64_t>& expected);
-uint64_t class_sum(const TotalsSnapshot& t);
 // Every field of the port slot set: the given (item, packets) pairs in order, then empty.
 void expect_port_slots(const ps_src_stats& s,
                        const std::vector<std::pair<uint32_t, uint32_t>>& slots);

@@ -96,8 +96,24 @@ std::vector<Packet> scenario(const std::string& name, double spacing) {
         double t = 20 * spacing;
         v.push_back({t, stack_syn(kOther, 51000, 22)});
         v.push_back({t + spacing, stack_syn(kOther, 51001, 80)});
+    } else if (name == "sources") {
+        // Many sources at once, for replay's workers to split: six nmap-like scanners of the
+        // 20 ports, interleaved, and between their probes 200 spoofed one-SYN sources
+        // (240.0.0.0/4, reserved).
+        const char* scanners[] = {"198.51.100.10", "198.51.100.11", "198.51.100.12",
+                                  "198.51.100.13", "198.51.100.14", "198.51.100.15"};
+        double t = 0;
+        for (int i = 0; i < 20; ++i) {
+            for (const char* s : scanners) v.push_back({t += spacing, nmap_syn(s, kScanPorts[i])});
+            for (int k = 0; k < 10; ++k) {
+                const std::string src = "240.0." + std::to_string(i) + "." + std::to_string(k + 1);
+                v.push_back(
+                    {t += spacing, stack_syn(src.c_str(), static_cast<uint16_t>(50000 + k), 80)});
+            }
+        }
     } else {
-        throw std::invalid_argument("unknown scenario '" + name + "' (scan, replies, summary)");
+        throw std::invalid_argument("unknown scenario '" + name +
+                                    "' (scan, replies, summary, sources)");
     }
     return v;
 }
@@ -261,7 +277,8 @@ int main(int argc, char** argv) {
     Options o;
     app.add_option("scenario", o.scenario,
                    "scan (20-port nmap SYN scan), replies (the scan and its "
-                   "RSTs), summary (the scan and a client on 22 and 80)")
+                   "RSTs), summary (the scan and a client on 22 and 80), sources (six "
+                   "scanners and 200 spoofed one-SYN sources, interleaved)")
         ->required();
     app.add_option("-o,--output", o.out, "File to write; a name ending in .gz is gzip'd")
         ->required();

@@ -45,17 +45,61 @@ void expect_every_field(const TotalsSnapshot& s, uint64_t v) {
     EXPECT_EQ(s.dst_filtered, v);
 }
 
-TEST(TotalsFromKernel, CopiesEveryField) {
+// The fields the program counts are copied; the two it leaves to the drain (packets and
+// class TCP_OTHER, ps_derive_totals) are derived whatever the kernel struct held in them.
+TEST(TotalsFromKernel, CopiesEveryCountedFieldAndDerivesTheRest) {
     ps_totals k{};
-    k.packets = 11;
+    k.packets = 999999;  // never written by the program: not read either
     k.bytes = 12;
     for (unsigned c = 0; c < PS_CLASS_COUNT; ++c) k.class_pkts[c] = 110 + c;
+    k.class_pkts[PS_CLASS_TCP_OTHER] = 999999;
     for (unsigned f = 0; f < 256; ++f) k.tcp_flags[f] = 1010 + f;
     k.src_inserts = 13;
     k.src_insert_failed = 14;
     k.src_pending = 15;
     k.dst_filtered = 16;
-    expect_snapshot(TotalsSnapshot::from_kernel(k), 10);
+    const TotalsSnapshot s = TotalsSnapshot::from_kernel(k);
+
+    uint64_t other = 0, packets = 0;
+    for (unsigned f = 0; f < 256; ++f)
+        if ((f & 0x10) && !(f & 0x06)) other += 1010 + f;  // ACK set, neither SYN nor RST
+    other -= 110 + PS_CLASS_TCP_ACK_PROBE;
+    for (unsigned c = 0; c < PS_CLASS_COUNT; ++c)
+        packets += c == PS_CLASS_TCP_OTHER ? other : 110 + c;
+    EXPECT_EQ(s.packets, packets);
+    EXPECT_EQ(s.bytes, 12u);
+    for (unsigned c = 0; c < PS_CLASS_COUNT; ++c)
+        EXPECT_EQ(s.classes[c], c == PS_CLASS_TCP_OTHER ? other : 110 + c) << c;
+    for (unsigned f = 0; f < 256; ++f) EXPECT_EQ(s.tcp_flags[f], 1010 + f) << f;
+    EXPECT_EQ(s.src_inserts, 13u);
+    EXPECT_EQ(s.src_insert_failed, 14u);
+    EXPECT_EQ(s.src_pending, 15u);
+    EXPECT_EQ(s.dst_filtered, 16u);
+}
+
+// A table of what one CPU's slot holds after a mix of frames, and what the drain reports.
+TEST(TotalsFromKernel, DerivesPacketsAndEstablishedFromTheFlags) {
+    ps_totals k{};
+    k.tcp_flags[PS_TCP_ACK] = 5;                            // established, 3 of them probes
+    k.tcp_flags[PS_TCP_ACK | PS_TCP_PSH] = 7;               // established
+    k.tcp_flags[PS_TCP_ACK | PS_TCP_FIN] = 2;               // 1 established, 1 Maimon probe
+    k.tcp_flags[PS_TCP_ACK | PS_TCP_ECE | PS_TCP_CWR] = 1;  // established (ECN bits aside)
+    k.tcp_flags[PS_TCP_ACK | PS_TCP_URG | PS_TCP_PSH] = 1;  // established
+    k.tcp_flags[PS_TCP_SYN] = 4;                            // SYN scan
+    k.tcp_flags[PS_TCP_SYN | PS_TCP_ACK] = 6;               // backscatter, not established
+    k.tcp_flags[PS_TCP_RST | PS_TCP_ACK] = 8;               // backscatter, not established
+    k.tcp_flags[PS_TCP_FIN | PS_TCP_PSH | PS_TCP_URG] = 9;  // Xmas, no ACK
+    k.class_pkts[PS_CLASS_TCP_ACK_PROBE] = 4;
+    k.class_pkts[PS_CLASS_TCP_SYN] = 4;
+    k.class_pkts[PS_CLASS_TCP_SYNACK] = 6;
+    k.class_pkts[PS_CLASS_TCP_RST] = 8;
+    k.class_pkts[PS_CLASS_TCP_ODD] = 9;
+    k.class_pkts[PS_CLASS_UDP] = 20;
+    k.class_pkts[PS_CLASS_MALFORMED] = 3;  // truncated TCP: no flags byte counted
+    const TotalsSnapshot s = TotalsSnapshot::from_kernel(k);
+    EXPECT_EQ(s.classes[PS_CLASS_TCP_OTHER], 5u - 3 + 7 + 1 + 1 + 1);
+    EXPECT_EQ(s.classes[PS_CLASS_TCP_ACK_PROBE], 4u);
+    EXPECT_EQ(s.packets, 12u + 4 + 4 + 6 + 8 + 9 + 20 + 3);
 }
 
 TEST(TotalsFromKernel, ZeroStructIsZeroSnapshot) {
