@@ -41,6 +41,7 @@ int run_replay(const ReplayOptions& o, const std::function<void(const nlohmann::
     validate(o);
     LoadConfig lc{o.max_sources, PS_CLOCK_USER, "", {}};
     lc.dst_prefixes = dst_prefixes(o);
+    lc.src_on_demand = true;  // no half-GB preallocation before the first record
     check_privileges();
     check_kernel();
     auto prog = LoadedProgram::load(lc);

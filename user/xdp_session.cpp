@@ -133,6 +133,12 @@ std::unique_ptr<LoadedProgram> LoadedProgram::load(const LoadConfig& cfg) {
     lp->skel_->rodata->filter_dst = !cfg.dst_prefixes.empty();
     if (int err = bpf_map__set_max_entries(lp->skel_->maps.src_stats, cfg.max_sources))
         throw Error(errno_text("cannot size src_stats", err));
+    if (cfg.src_on_demand) {
+        if (int err = bpf_map__set_type(lp->skel_->maps.src_stats, BPF_MAP_TYPE_HASH))
+            throw Error(errno_text("cannot make src_stats a hash map", err));
+        if (int err = bpf_map__set_map_flags(lp->skel_->maps.src_stats, BPF_F_NO_PREALLOC))
+            throw Error(errno_text("cannot make src_stats allocate on demand", err));
+    }
     const uint32_t slots = pending_slots_for(cfg.max_sources);  // a power of two
     lp->skel_->rodata->pending_mask = slots - 1;
     if (int err = bpf_map__set_max_entries(lp->skel_->maps.src_pending, slots))

@@ -32,6 +32,12 @@ struct LoadConfig {
     std::string pin_dir;  // empty: do not pin
     // Count only frames toward these prefixes (v4-mapped address, prefix length 0..128).
     std::vector<std::pair<std::array<uint8_t, 16>, int>> dst_prefixes;
+    // Replay: src_stats a hash map whose entries the kernel allocates as sources arrive, not an
+    // LRU map preallocated for max_sources (most of a replay's startup). The program is the
+    // same; past max_sources in one interval a new source is not inserted and is counted
+    // (src_insert_failed) instead of evicting another. Never for a live interface, where
+    // memory must be bounded up front and a flood must evict, not allocate.
+    bool src_on_demand = false;
 };
 
 // Fails with a clear Error unless this process may load BPF and attach XDP.

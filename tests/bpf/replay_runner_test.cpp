@@ -2,6 +2,9 @@
 // keys it by, and frames run on several pinned CPUs at once count as they do on one.
 #include "replay_runner.h"
 
+#include <bpf/bpf.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <string>
 
@@ -154,6 +157,54 @@ TEST_F(ReplayRunnerTest, TwoWorkersCountEveryFrameWithItsOwnTime) {
     uint64_t port_pkts = 0;
     for (const PortSample& p : moved_ports()) port_pkts += p.packets;
     EXPECT_EQ(port_pkts, sent);
+}
+
+// Replay's src_stats (LoadConfig::src_on_demand): a hash map allocated as sources arrive. Three
+// entries, no src_pending table (below four sources), so every new source inserts at once: of
+// five sources in one interval the first three are tracked, the other two counted as failed
+// inserts, not evicting anyone; once drained, the map takes new sources again.
+TEST(ReplaySourceMap, OnDemandEntriesAndWhatDoesNotFitIsCounted) {
+    if (geteuid() != 0) GTEST_SKIP() << "loading XDP programs needs root";
+    LoadConfig cfg{3, PS_CLOCK_USER, "", {}};
+    cfg.src_on_demand = true;
+    auto prog = LoadedProgram::load(cfg);
+    bpf_map_info info{};
+    uint32_t len = sizeof(info);
+    ASSERT_EQ(bpf_obj_get_info_by_fd(prog->src_stats_fd(), &info, &len), 0);
+    EXPECT_EQ(info.type, static_cast<uint32_t>(BPF_MAP_TYPE_HASH));
+    EXPECT_TRUE(info.map_flags & BPF_F_NO_PREALLOC);
+    EXPECT_EQ(info.max_entries, 3u);
+    MapDrain drain(prog->map_fds(), prog->src_capacity());
+    ASSERT_EQ(drain.pending_slots(), 0u);
+
+    auto syn_from = [&](int host, uint64_t t) {
+        const Frame f = PacketBuilder()
+                            .eth()
+                            .ipv4("192.0.2." + std::to_string(host), kTarget4)
+                            .tcp(kScannerPort, 22, SYN);
+        ASSERT_EQ(run_timed_frame(prog->prog_fd(), f, t), XDP_PASS);
+    };
+    for (int h = 1; h <= 5; ++h) syn_from(h, 1000 + h);
+    TotalsSnapshot t = drain.read_totals();
+    EXPECT_EQ(t.classes[PS_CLASS_TCP_SYN], 5u);
+    EXPECT_EQ(t.src_inserts, 3u);
+    EXPECT_EQ(t.src_insert_failed, 2u);
+    auto sources = drain_by_source(drain);
+    ASSERT_EQ(sources.size(), 3u);
+    for (int h = 1; h <= 3; ++h) {
+        const SrcKey k = v4_key("192.0.2." + std::to_string(h));
+        ASSERT_EQ(sources.count(k), 1u) << h;
+        EXPECT_EQ(sources[k].first_seen_ns, 1000u + h);
+    }
+
+    for (int h = 4; h <= 5; ++h) syn_from(h, 2000 + h);  // the map is empty again
+    t = drain.read_totals();
+    EXPECT_EQ(t.src_inserts, 5u);
+    EXPECT_EQ(t.src_insert_failed, 2u);
+    sources = drain_by_source(drain);
+    EXPECT_EQ(sources.size(), 2u);
+    EXPECT_EQ(sources.count(v4_key("192.0.2.4")), 1u);
+    EXPECT_EQ(sources.count(v4_key("192.0.2.5")), 1u);
 }
 
 }  // namespace
