@@ -135,12 +135,12 @@ enum ps_port_proto {
 };
 #define PS_PORT_TABLE_SIZE (PS_PORT_PROTO_COUNT * 65536)
 
-/* Global counters: one PERCPU_ARRAY slot, plain ++ under softirq (per-CPU safe). */
 /*
- * Two fields are left to the drain (ps_derive_totals in track.h), so that the established fast
- * path touches two counters in two cache lines instead of four in three: packets (the sum of
- * class_pkts[]) and class_pkts[PS_CLASS_TCP_OTHER] (the TCP_OTHER flag combinations of
- * tcp_flags[], less the ACK probes counted among them). The program leaves both 0.
+ * Global counters: one PERCPU_ARRAY slot, plain ++ under softirq (per-CPU safe). Two fields are
+ * left to the drain (ps_derive_totals in track.h), so that the established fast path touches
+ * two counters in two cache lines instead of four in three: packets (the sum of class_pkts[])
+ * and class_pkts[PS_CLASS_TCP_OTHER] (the TCP_OTHER flag combinations of tcp_flags[], less
+ * the ACK probes counted among them). The program leaves both 0.
  */
 struct ps_totals {
 	__u64 packets; /* every frame seen: sum of class[] (derived) */
