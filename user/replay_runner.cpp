@@ -14,9 +14,10 @@
 namespace probescope {
 namespace {
 
-// Frames queued before the workers run them: enough that a batch costs far more than the two
-// barrier phases around it, few enough that a batch of full-size frames stays a few MB.
-constexpr size_t kBatchFrames = 8192;
+// Frames queued per worker before the workers run them: enough that a batch costs far more than
+// the two barrier phases around it (which grow with the workers), few enough that a worker's
+// share of full-size frames stays a few MB.
+constexpr size_t kBatchFramesPerWorker = 4096;
 
 uint16_t be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
 
@@ -127,7 +128,7 @@ void ReplayRunner::add(const std::vector<uint8_t>& frame, int64_t ts_ns) {
     s.bytes.insert(s.bytes.end(), reinterpret_cast<const uint8_t*>(&ts),
                    reinterpret_cast<const uint8_t*>(&ts) + PS_REPLAY_META_BYTES);
     s.bytes.insert(s.bytes.end(), frame.begin(), frame.end());
-    if (++queued_ >= kBatchFrames) flush();
+    if (++queued_ >= kBatchFramesPerWorker * jobs()) flush();
 }
 
 void ReplayRunner::flush() {
