@@ -6,6 +6,8 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+#include "probescope/abi.h" /* PS_MAX_VLAN */
+
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
 #define ETH_P_8021Q 0x8100
@@ -13,7 +15,6 @@
 #define IP_MF 0x2000
 #define IP_OFFSET 0x1FFF
 
-#define PS_MAX_VLAN 2
 #define PS_MAX_IPV6_EXT 8
 #define PS_MAX_TCP_OPTS 12
 

@@ -1,6 +1,7 @@
 // ReplayRunner: batches of frames, split by source, run by pinned workers (BPF_PROG_TEST_RUN).
 #include "replay_runner.h"
 
+#include <linux/if_ether.h>
 #include <sched.h>
 
 #include <cerrno>
@@ -24,19 +25,21 @@ uint16_t be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1])
 }  // namespace
 
 unsigned worker_of(const uint8_t* frame, size_t len, unsigned workers) {
-    if (workers <= 1 || len < kEthHeaderBytes) return 0;
-    size_t l3 = 12;
+    if (workers <= 1 || len < ETH_HLEN) return 0;
+    size_t l3 = 12;  // the ethertype, then after each tag the inner one
     uint16_t type = be16(frame + l3);
-    for (int tags = 0; tags < 2 && (type == 0x8100 || type == 0x88A8) && l3 + 6 <= len; ++tags) {
+    for (int tags = 0;
+         tags < PS_MAX_VLAN && (type == ETH_P_8021Q || type == ETH_P_8021AD) && l3 + 6 <= len;
+         ++tags) {
         l3 += 4;
         type = be16(frame + l3);
     }
     l3 += 2;
     uint8_t addr[16] = {};
-    if (type == 0x0800 && l3 + 16 <= len) {
+    if (type == ETH_P_IP && l3 + 16 <= len) {
         addr[10] = addr[11] = 0xff;  // v4-mapped, as the program keys sources
         std::memcpy(addr + 12, frame + l3 + 12, 4);
-    } else if (type == 0x86DD && l3 + 24 <= len) {
+    } else if (type == ETH_P_IPV6 && l3 + 24 <= len) {
         std::memcpy(addr, frame + l3 + 8, 16);
     } else {
         return 0;
@@ -112,19 +115,19 @@ void ReplayRunner::work(unsigned w, int cpu) {
 }
 
 void ReplayRunner::run(Shard& s) {
-    for (size_t i = 0; i < s.starts.size(); ++i)
-        if (run_timed_frame(prog_fd_, s.bytes.data() + s.starts[i], s.frame_len[i]) < 0)
-            ++s.refused;
+    for (size_t i = 0; i < s.starts.size(); ++i) {
+        const size_t end = i + 1 < s.starts.size() ? s.starts[i + 1] : s.bytes.size();
+        const auto frame_len = static_cast<uint32_t>(end - s.starts[i] - PS_REPLAY_META_BYTES);
+        if (run_timed_frame(prog_fd_, s.bytes.data() + s.starts[i], frame_len) < 0) ++s.refused;
+    }
     s.bytes.clear();
     s.starts.clear();
-    s.frame_len.clear();
 }
 
 void ReplayRunner::add(const std::vector<uint8_t>& frame, int64_t ts_ns) {
     Shard& s = shards_[worker_of(frame.data(), frame.size(), jobs())];
     const uint64_t ts = static_cast<uint64_t>(ts_ns);
     s.starts.push_back(s.bytes.size());
-    s.frame_len.push_back(static_cast<uint32_t>(frame.size()));
     s.bytes.insert(s.bytes.end(), reinterpret_cast<const uint8_t*>(&ts),
                    reinterpret_cast<const uint8_t*>(&ts) + PS_REPLAY_META_BYTES);
     s.bytes.insert(s.bytes.end(), frame.begin(), frame.end());

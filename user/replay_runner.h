@@ -39,12 +39,11 @@ public:
     unsigned jobs() const { return static_cast<unsigned>(shards_.size()); }
 
 private:
-    // One worker's frames: each is its capture time (PS_REPLAY_META_BYTES) then its bytes, in
-    // `bytes` at starts[i], frame_len[i] long.
+    // One worker's frames, back to back in `bytes`: each its capture time
+    // (PS_REPLAY_META_BYTES) then its bytes, from starts[i] up to the next start.
     struct Shard {
         std::vector<uint8_t> bytes;
         std::vector<size_t> starts;
-        std::vector<uint32_t> frame_len;
         uint64_t refused = 0;
         int pin_errno = 0;
     };

@@ -4,6 +4,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/capability.h>
+#include <linux/if_ether.h>
 #include <linux/if_link.h>
 #include <linux/magic.h>
 #include <net/if.h>
@@ -330,7 +331,7 @@ MapFds LoadedProgram::map_fds() const {
 int run_timed_frame(int prog_fd, uint8_t* meta_then_frame, uint32_t frame_len) {
     // Refused as the kernel refuses such a frame without metadata: PS_REPLAY_META_BYTES more
     // would pass its own size check, and the program would run on a frame no link delivers.
-    if (frame_len < kEthHeaderBytes) return -EINVAL;
+    if (frame_len < ETH_HLEN) return -EINVAL;
     xdp_md ctx{};
     ctx.data = PS_REPLAY_META_BYTES;  // metadata length: the time in front of the frame
     ctx.data_end = PS_REPLAY_META_BYTES + frame_len;

@@ -95,14 +95,12 @@ private:
     bool keep_pins_ = false;
 };
 
-// Frames shorter than this are refused: no link delivers one.
-inline constexpr uint32_t kEthHeaderBytes = 14;
 static_assert(PS_REPLAY_META_BYTES == sizeof(uint64_t));
 
 // One BPF_PROG_TEST_RUN of a program loaded with PS_CLOCK_USER on a frame at its capture time:
 // meta_then_frame holds the time (ns, host order) in its first PS_REPLAY_META_BYTES, which the
 // kernel passes as XDP metadata, then frame_len bytes of frame. Returns the program's verdict,
-// or -errno (-EINVAL for a frame shorter than an Ethernet header, as the kernel refuses live).
+// or -errno (-EINVAL for a frame shorter than ETH_HLEN, which no link delivers).
 int run_timed_frame(int prog_fd, uint8_t* meta_then_frame, uint32_t frame_len);
 // The same on a copy of frame (tests, one frame at a time).
 int run_timed_frame(int prog_fd, const std::vector<uint8_t>& frame, uint64_t ts_ns);

@@ -321,6 +321,9 @@ enum ps_clock_source {
 	PS_CLOCK_USER = 1,    /* replay: the capture time in front of each frame (below) */
 };
 
+/* VLAN tags the program parses through (802.1Q, 802.1ad); a frame with more is not IP to it. */
+#define PS_MAX_VLAN 2
+
 /*
  * Under PS_CLOCK_USER every test-run frame carries its capture time (ns, host order) as this
  * many bytes of XDP metadata, xdp_md.data_meta up to xdp_md.data. The time rides with the
