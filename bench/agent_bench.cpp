@@ -229,8 +229,10 @@ TableFloor table_floor(uint32_t first, uint32_t n) {
         t[slot].stats.last_seen_ns = i;
     }
     // The agent reuses its sample buffer from interval to interval: touched before, as there.
-    std::vector<SourceSample> out(n);
-    out.clear();
+    SourceSamples out;
+    out.reserve(n);
+    memset(out.key_tail(), 0, n * sizeof(ps_src_key));
+    memset(out.stats_tail(), 0, n * sizeof(ps_src_stats));
     uint32_t zero = 0;
     const uint32_t inner_id = static_cast<uint32_t>(inner);
     double c0 = cpu_ms(), w0 = wall_ms();
@@ -239,9 +241,7 @@ TableFloor table_floor(uint32_t first, uint32_t n) {
     for (size_t i = 0; i < f.slots; ++i) {
         ps_table_entry& e = t[i];
         if (e.state != PS_TABLE_FULL) continue;
-        SourceSample& smp = out.emplace_back();
-        smp.key = e.key;
-        smp.stats = e.stats;
+        out.push_back(e.key, e.stats);
         memset(&e, 0, sizeof(e));
     }
     double c2 = cpu_ms(), w2 = wall_ms();

@@ -1,6 +1,10 @@
 // Arithmetic on totals snapshots: sums across CPUs and deltas across drains.
 #include "interval.h"
 
+#include <algorithm>
+#include <cstring>
+
+#include "huge_alloc.h"
 #include "probescope/track.h"
 
 namespace probescope {
@@ -43,6 +47,45 @@ TotalsSnapshot TotalsSnapshot::operator-(const TotalsSnapshot& o) const {
     d.src_pending = src_pending - o.src_pending;
     d.dst_filtered = dst_filtered - o.dst_filtered;
     return d;
+}
+
+template <typename T, typename D>
+static void regrow(std::unique_ptr<T, D>& buf, size_t used, size_t n) {
+    std::unique_ptr<T, D> bigger(static_cast<T*>(huge_alloc(n * sizeof(T))));
+    if (used) std::memcpy(bigger.get(), buf.get(), used * sizeof(T));
+    buf = std::move(bigger);
+}
+
+SourceSamples::SourceSamples(const std::vector<SourceSample>& samples) {
+    reserve(samples.size());
+    for (const auto& s : samples) push_back(s.key, s.stats);
+}
+
+SourceSamples& SourceSamples::operator=(const SourceSamples& o) {
+    if (this == &o) return *this;
+    clear();
+    reserve(o.size_);
+    if (o.size_) {
+        std::memcpy(keys_.get(), o.keys_.get(), o.size_ * sizeof(ps_src_key));
+        std::memcpy(stats_.get(), o.stats_.get(), o.size_ * sizeof(ps_src_stats));
+    }
+    size_ = o.size_;
+    return *this;
+}
+
+void SourceSamples::reserve(size_t n) {
+    if (n <= cap_) return;
+    const size_t cap = std::max(n, cap_ + cap_ / 2);
+    regrow(keys_, size_, cap);
+    regrow(stats_, size_, cap);
+    cap_ = cap;
+}
+
+ps_src_stats& SourceSamples::push_back(const ps_src_key& key, const ps_src_stats& stats) {
+    make_room(1);
+    key_tail()[0] = key;
+    stats_tail()[0] = stats;
+    return stats_.get()[size_++];
 }
 
 }  // namespace probescope

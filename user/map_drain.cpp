@@ -33,8 +33,8 @@ MapDrain::MapDrain(const MapFds& maps, uint32_t src_capacity)
                     " for each of this machine's " + std::to_string(cpus) + " possible CPUs");
     port_sum_.assign(PS_PORT_TABLE_SIZE, 0);
     if (maps.src_pending >= 0) {
-        pend_map_ =
-            std::make_unique<MappedArray>(maps.src_pending, sizeof(ps_pending), true, "src_pending");
+        pend_map_ = std::make_unique<MappedArray>(maps.src_pending, sizeof(ps_pending), true,
+                                                  "src_pending");
         if (pend_map_->entries() > 1) {  // one slot: the program keeps no table
             pend_ = pend_map_->as<ps_pending>();
             pend_slots_ = pend_map_->entries();
@@ -42,8 +42,6 @@ MapDrain::MapDrain(const MapFds& maps, uint32_t src_capacity)
         }
     }
     port_prev_.assign(PS_PORT_TABLE_SIZE, 0);
-    keys_.resize(kBatch);
-    values_.resize(kBatch);
 }
 
 MapDrain::~MapDrain() = default;
@@ -59,16 +57,6 @@ TotalsSnapshot read_totals_map(int totals_fd) {
     TotalsSnapshot sum;
     for (const auto& t : per_cpu) sum += TotalsSnapshot::from_kernel(t);
     return sum;
-}
-
-// The counters the program leaves to be derived (ps_derive_counts) are filled in the sample
-// itself: no sample is copied twice.
-static void append_sample(std::vector<SourceSample>& out, const ps_src_key& key,
-                          const ps_src_stats& stats) {
-    SourceSample& s = out.emplace_back();
-    s.key = key;
-    s.stats = stats;
-    ps_derive_counts(&s.stats);
 }
 
 // Claims every full src_pending slot: a copy taken while the slot's state (generation
@@ -97,10 +85,10 @@ void MapDrain::claim_pending() {
     }
 }
 
-// A src_stats entry, with the first probe of the same source that still waited in its
-// src_pending slot (two CPUs raced on the source's first probes) counted into it.
-void MapDrain::append_entry(std::vector<SourceSample>& out, const ps_src_key& key,
-                            ps_src_stats& stats) {
+// A src_stats entry where the kernel wrote it, in out: the first probe of the same source that
+// still waited in its src_pending slot (two CPUs raced on the source's first probes) counted
+// into it, then the counters the program leaves to be derived (ps_derive_counts).
+void MapDrain::finish_entry(const ps_src_key& key, ps_src_stats& stats) {
     if (!claimed_.empty()) {
         int32_t& c = slot_claim_[ps_pending_slot(key.addr, pend_slots_ - 1)];
         if (c >= 0 && memcmp(claimed_[c].key.addr, key.addr, 16) == 0) {
@@ -119,10 +107,10 @@ void MapDrain::append_entry(std::vector<SourceSample>& out, const ps_src_key& ke
             c = -1;  // merged: not a source of its own
         }
     }
-    append_sample(out, key, stats);
+    ps_derive_counts(&stats);
 }
 
-size_t MapDrain::drain_sources(std::vector<SourceSample>& out, bool scan_pending) {
+size_t MapDrain::drain_sources(SourceSamples& out, bool scan_pending) {
     if (scan_pending)
         claim_pending();
     else
@@ -138,22 +126,26 @@ size_t MapDrain::drain_sources(std::vector<SourceSample>& out, bool scan_pending
         ps_src_stats stats{};
         stats.first_seen_ns = rec.probe.now_ns;
         ps_apply_probe(&stats, &rec.probe);
-        append_sample(out, rec.key, stats);
+        ps_derive_counts(&out.push_back(rec.key, stats));
         ++pending_drained_;
     }
     return n + pending_drained_;
 }
 
-size_t MapDrain::drain_src_stats(std::vector<SourceSample>& out) {
+size_t MapDrain::drain_src_stats(SourceSamples& out) {
     if (!batch_ok_) return drain_by_key(out);
     size_t total = 0;
     ps_src_key out_batch{};
     bool first = true;
     for (;;) {
+        // The kernel writes the batch in place, past out's last sample.
+        out.make_room(kBatch);
+        ps_src_key* keys = out.key_tail();
+        ps_src_stats* values = out.stats_tail();
         uint32_t count = kBatch;
         LIBBPF_OPTS(bpf_map_batch_opts, opts);
         int err = bpf_map_lookup_and_delete_batch(src_fd_, first ? nullptr : &out_batch, &out_batch,
-                                                  keys_.data(), values_.data(), &count, &opts);
+                                                  keys, values, &count, &opts);
         int e = err ? errno : 0;
         if (err && e != ENOENT) {
             if (first && (e == EINVAL || e == 524 /* ENOTSUPP */ || e == EOPNOTSUPP)) {
@@ -163,14 +155,15 @@ size_t MapDrain::drain_src_stats(std::vector<SourceSample>& out) {
             throw Error(errno_text("cannot drain src_stats", e));
         }
         first = false;
-        for (uint32_t i = 0; i < count; ++i) append_entry(out, keys_[i], values_[i]);
+        for (uint32_t i = 0; i < count; ++i) finish_entry(keys[i], values[i]);
+        out.commit(count);
         total += count;
         if (e == ENOENT) break;
     }
     return total;
 }
 
-size_t MapDrain::drain_by_key(std::vector<SourceSample>& out) {
+size_t MapDrain::drain_by_key(SourceSamples& out) {
     size_t n = 0;
     ps_src_key key{}, next{};
     const void* prev = nullptr;
@@ -185,7 +178,8 @@ size_t MapDrain::drain_by_key(std::vector<SourceSample>& out) {
         ps_src_stats v{};
         if (bpf_map_lookup_and_delete_elem(src_fd_, &k, &v) == 0 ||
             (bpf_map_lookup_elem(src_fd_, &k, &v) == 0 && bpf_map_delete_elem(src_fd_, &k) == 0)) {
-            append_entry(out, k, v);
+            finish_entry(k, v);
+            out.push_back(k, v);
             ++n;
         }
     }
@@ -222,8 +216,10 @@ Interval MapDrain::read_interval(uint64_t now_ns, double seconds) {
     iv.sources.clear();
     // As many samples as the interval's inserts and waiting first probes (the map is emptied
     // at each drain), so a growing interval does not copy every sample on each regrowth.
+    // kBatch more: each batch asks for room for a whole batch.
     iv.sources.reserve(std::min<uint64_t>(src_capacity_ + pend_slots_,
-                                          iv.delta.src_inserts + iv.delta.src_pending + 1024));
+                                          iv.delta.src_inserts + iv.delta.src_pending + 1024) +
+                       kBatch);
     // The slots are scanned only when a first probe waited since the last scan (the program
     // counts it after the slot is full, and the totals are read before the scan), a slot was
     // busy then, or this is the first drain (slots filled before this reader started).
@@ -240,7 +236,7 @@ Interval MapDrain::read_interval(uint64_t now_ns, double seconds) {
     return iv;
 }
 
-void MapDrain::recycle(std::vector<SourceSample>&& sources) {
+void MapDrain::recycle(SourceSamples&& sources) {
     if (sources.capacity() > spare_.capacity()) spare_.swap(sources);
 }
 

@@ -31,7 +31,7 @@ public:
     // kernel can) with the first probe that may still wait for it in src_pending, and each
     // source whose first probe alone waits there. Returns the sources.
     // scan_pending false skips the src_pending scan (read_interval: nothing can wait there).
-    size_t drain_sources(std::vector<SourceSample>& out, bool scan_pending = true);
+    size_t drain_sources(SourceSamples& out, bool scan_pending = true);
     // Sources of the last drain that came from src_pending alone (no src_stats entry).
     size_t pending_drained() const { return pending_drained_; }
     uint32_t pending_slots() const { return pend_slots_; }
@@ -51,7 +51,7 @@ public:
     Interval read_interval(uint64_t now_ns, double seconds);
     // Hands an interval's source buffer back once it is processed: the next read_interval
     // drains into it, so a steady stream of intervals allocates (and page-faults) nothing.
-    void recycle(std::vector<SourceSample>&& sources);
+    void recycle(SourceSamples&& sources);
     // The last interval's stats record was not written (output full): fold its counts into
     // the next interval's, so that summing the written stats records still gives every packet.
     void carry_over() { prev_ = before_; }
@@ -59,10 +59,10 @@ public:
     const TotalsSnapshot& reported() const { return prev_; }
 
 private:
-    size_t drain_src_stats(std::vector<SourceSample>& out);
-    size_t drain_by_key(std::vector<SourceSample>& out);
+    size_t drain_src_stats(SourceSamples& out);
+    size_t drain_by_key(SourceSamples& out);
     void claim_pending();
-    void append_entry(std::vector<SourceSample>& out, const ps_src_key& key, ps_src_stats& stats);
+    void finish_entry(const ps_src_key& key, ps_src_stats& stats);
     int totals_fd_, src_fd_;
     uint32_t src_capacity_;
     MappedArray ports_map_, port_pkts_map_;
@@ -78,9 +78,7 @@ private:
     size_t pending_drained_ = 0;
     bool busy_seen_ = false;  // the last scan found a slot being written
     std::vector<uint64_t> port_prev_;
-    std::vector<ps_src_key> keys_;
-    std::vector<ps_src_stats> values_;
-    std::vector<SourceSample> spare_;  // the last interval's buffer, cleared, capacity kept
+    SourceSamples spare_;  // the last interval's buffer, cleared, capacity kept
     bool batch_ok_ = true;
     TotalsSnapshot prev_, before_;
     uint64_t inserts_base_ = 0;

@@ -5,6 +5,7 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <memory>
 
 namespace probescope {
 
@@ -156,10 +157,17 @@ static void merge_dsts(SourceState& s, const ps_src_stats& k) {
     s.dst_hll.merge_packed(k.dst_hll);
 }
 
+void SourceTable::ChunkDeleter::operator()(SourceState* p) const {
+    std::destroy_n(p, kChunk);
+    std::free(p);
+}
+
 uint32_t SourceTable::take_slot() {
     if (free_.empty()) {
         const auto base = static_cast<uint32_t>(chunks_.size() * kChunk);
-        chunks_.push_back(std::make_unique<SourceState[]>(kChunk));
+        auto* mem = static_cast<SourceState*>(huge_alloc(kChunk * sizeof(SourceState)));
+        std::uninitialized_value_construct_n(mem, kChunk);
+        chunks_.emplace_back(mem);
         where_.resize(where_.size() + kChunk);
         for (uint32_t i = kChunk; i-- > 0;) free_.push_back(base + i);
     }
@@ -219,18 +227,18 @@ std::optional<uint32_t> SourceTable::least_recent() {
     return std::nullopt;
 }
 
-static Addr16 addr_of(const SourceSample& sample) {
+static Addr16 addr_of(const ps_src_key& key) {
     Addr16 addr;
-    std::memcpy(addr.data(), sample.key.addr, addr.size());
+    std::memcpy(addr.data(), key.addr, addr.size());
     return addr;
 }
 
 SourceState& SourceTable::absorb(const SourceSample& sample, uint64_t interval_seq,
                                  bool* first_sample) {
-    return absorb_at(sample, interval_seq, kNoSlot, first_sample);
+    return absorb_at(sample.key, sample.stats, interval_seq, kNoSlot, first_sample);
 }
 
-void SourceTable::absorb_all(const std::vector<SourceSample>& samples, uint64_t interval_seq,
+void SourceTable::absorb_all(const SourceSamples& samples, uint64_t interval_seq,
                              const std::vector<bool>& skip, std::vector<SourceState*>& firsts) {
     // A batch's lookups first, then its states prefetched, then the merges: the lookups are
     // independent of each other, so their cache misses overlap instead of following one
@@ -242,7 +250,7 @@ void SourceTable::absorb_all(const std::vector<SourceSample>& samples, uint64_t 
         for (size_t j = 0; j < n; ++j) {
             hint[j] = kNoSlot;
             if (skip[base + j]) continue;
-            auto it = index_.find(addr_of(samples[base + j]));
+            auto it = index_.find(addr_of(samples.key(base + j)));
             if (it != index_.end()) hint[j] = it->second;
         }
         for (size_t j = 0; j < n; ++j) {
@@ -253,7 +261,8 @@ void SourceTable::absorb_all(const std::vector<SourceSample>& samples, uint64_t 
         for (size_t j = 0; j < n; ++j) {
             if (skip[base + j]) continue;
             bool first = false;
-            SourceState& st = absorb_at(samples[base + j], interval_seq, hint[j], &first);
+            SourceState& st = absorb_at(samples.key(base + j), samples.stats(base + j),
+                                        interval_seq, hint[j], &first);
             if (first) firsts.push_back(&st);
         }
     }
@@ -261,10 +270,9 @@ void SourceTable::absorb_all(const std::vector<SourceSample>& samples, uint64_t 
 
 // hint: the source's slot as looked up before (kNoSlot: not found then). Checked, since an
 // eviction since the lookup may have freed it, or given it to another source.
-SourceState& SourceTable::absorb_at(const SourceSample& sample, uint64_t interval_seq,
-                                    uint32_t hint, bool* first_sample) {
-    const Addr16 addr = addr_of(sample);
-    const ps_src_stats& k = sample.stats;
+SourceState& SourceTable::absorb_at(const ps_src_key& key, const ps_src_stats& k,
+                                    uint64_t interval_seq, uint32_t hint, bool* first_sample) {
+    const Addr16 addr = addr_of(key);
 
     uint32_t slot = kNoSlot;
     if (hint != kNoSlot && where_[hint].run != kFree && state(hint).addr == addr) {

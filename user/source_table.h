@@ -12,6 +12,7 @@
 
 #include "addr.h"
 #include "hll.h"
+#include "huge_alloc.h"
 #include "interval.h"
 
 namespace probescope {
@@ -108,7 +109,7 @@ public:
     // The same for every sample of one drain but those skip marks, in order; appends each
     // source's state to firsts at its first sample of interval_seq. Faster than one absorb at
     // a time over many sources: it looks a batch of them up before merging any.
-    void absorb_all(const std::vector<SourceSample>& samples, uint64_t interval_seq,
+    void absorb_all(const SourceSamples& samples, uint64_t interval_seq,
                     const std::vector<bool>& skip, std::vector<SourceState*>& firsts);
     // Drops sources quiet for longer than the idle timeout; returns how many. on_expire
     // sees each one first (for scanner_end records).
@@ -131,7 +132,11 @@ public:
     }
 
 private:
-    static constexpr size_t kChunk = 1024;  // states per allocation
+    // States per allocation: as many as fill 4 MiB, two huge pages (huge_alloc).
+    static constexpr size_t kChunk = 2 * kHugePage / sizeof(SourceState);
+    struct ChunkDeleter {
+        void operator()(SourceState* p) const;
+    };
     static constexpr uint64_t kFree = ~0ull;
     static constexpr uint32_t kNoSlot = ~0u;
 
@@ -149,15 +154,17 @@ private:
         size_t pos = 0;
     };
 
-    SourceState& state(uint32_t slot) { return chunks_[slot / kChunk][slot % kChunk]; }
-    const SourceState& state(uint32_t slot) const { return chunks_[slot / kChunk][slot % kChunk]; }
+    SourceState& state(uint32_t slot) { return chunks_[slot / kChunk].get()[slot % kChunk]; }
+    const SourceState& state(uint32_t slot) const {
+        return chunks_[slot / kChunk].get()[slot % kChunk];
+    }
     bool live(const Run& r, size_t pos) const {
         const Where& w = where_[r.slots[pos]];
         return w.run == r.id && w.pos == pos;
     }
     Run& run_of(uint64_t id) { return runs_[id - runs_.front().id]; }
-    SourceState& absorb_at(const SourceSample& sample, uint64_t interval_seq, uint32_t hint,
-                           bool* first_sample);
+    SourceState& absorb_at(const ps_src_key& key, const ps_src_stats& k, uint64_t interval_seq,
+                           uint32_t hint, bool* first_sample);
     uint32_t take_slot();
     void release(uint32_t slot);
     void append(uint32_t slot, uint64_t interval_seq);
@@ -170,7 +177,7 @@ private:
     SourceWindows windows_;
     std::vector<SourceState> evicted_reported_;  // evicted sources that had a verdict
     uint64_t evicted_ = 0;
-    std::vector<std::unique_ptr<SourceState[]>> chunks_;
+    std::vector<std::unique_ptr<SourceState, ChunkDeleter>> chunks_;
     std::vector<uint32_t> free_;  // slots of chunks_ holding no source
     std::vector<Where> where_;    // per slot
     std::deque<Run> runs_;        // oldest first; ids consecutive

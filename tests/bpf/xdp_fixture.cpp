@@ -98,13 +98,14 @@ void XdpProgramTest::send(const Frame& frame, uint64_t clock_ns) {
 std::map<SrcKey, ps_src_stats> XdpProgramTest::drain_sources() { return drain_by_source(*drain_); }
 
 std::map<SrcKey, ps_src_stats> drain_by_source(MapDrain& drain) {
-    std::vector<SourceSample> samples;
+    SourceSamples samples;
     drain.drain_sources(samples);
     std::map<SrcKey, ps_src_stats> by_key;
-    for (const auto& s : samples) {
+    for (size_t i = 0; i < samples.size(); ++i) {
         SrcKey k;
-        std::copy(std::begin(s.key.addr), std::end(s.key.addr), k.begin());
-        EXPECT_TRUE(by_key.emplace(k, s.stats).second) << "source drained twice: " << key_text(k);
+        std::copy(std::begin(samples.key(i).addr), std::end(samples.key(i).addr), k.begin());
+        EXPECT_TRUE(by_key.emplace(k, samples.stats(i)).second)
+            << "source drained twice: " << key_text(k);
     }
     return by_key;
 }

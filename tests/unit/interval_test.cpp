@@ -1,9 +1,13 @@
-// Unit tests for interval.h: TotalsSnapshot conversion from the kernel struct, sums and deltas.
+// Unit tests for interval.h: TotalsSnapshot conversion from the kernel struct, sums and deltas;
+// SourceSamples, the drain's two-array sample buffer.
 #include "interval.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstring>
+#include <memory>
+#include <vector>
 
 namespace probescope {
 namespace {
@@ -138,6 +142,130 @@ TEST(TotalsAdd, SumThenDeltaUndoes) {
     acc += snapshot(20);
     const TotalsSnapshot back = acc - snapshot(20);
     expect_snapshot(back, 1000);
+}
+
+// Small buffers come from malloc; from a huge page up, huge-page aligned and writable over
+// whole huge pages (the rounding is the caller's to use).
+TEST(HugeAlloc, AlignsLargeBuffersToHugePages) {
+    std::unique_ptr<char, FreeDeleter> small(static_cast<char*>(huge_alloc(100)));
+    ASSERT_NE(small, nullptr);
+    std::memset(small.get(), 1, 100);
+    for (size_t bytes : {kHugePage, kHugePage + 1, 3 * kHugePage - 5}) {
+        std::unique_ptr<char, FreeDeleter> big(static_cast<char*>(huge_alloc(bytes)));
+        ASSERT_NE(big, nullptr);
+        EXPECT_EQ(reinterpret_cast<uintptr_t>(big.get()) % kHugePage, 0u) << bytes;
+        const size_t whole = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+        std::memset(big.get(), 0x5a, whole);
+        EXPECT_EQ(big.get()[whole - 1], 0x5a);
+    }
+    EXPECT_THROW(huge_alloc(~size_t{0} - kHugePage), std::bad_alloc);
+}
+
+// A sample whose key and every counted field tell which one it is.
+SourceSample numbered(uint32_t i) {
+    SourceSample s{};
+    std::memcpy(s.key.addr, &i, sizeof(i));
+    s.key.addr[15] = 0x5a;
+    s.stats.first_seen_ns = 1000 + i;
+    s.stats.last_seen_ns = 2000 + i;
+    s.stats.technique[PS_TECH_SYN] = i;
+    s.stats.dst_hll[PS_HLL_BYTES - 1] = static_cast<uint8_t>(i);  // the value's last byte
+    return s;
+}
+
+void expect_numbered(const SourceSamples& ss, size_t at, uint32_t i) {
+    const SourceSample want = numbered(i);
+    EXPECT_EQ(std::memcmp(&ss.key(at), &want.key, sizeof(want.key)), 0) << "key at " << at;
+    EXPECT_EQ(std::memcmp(&ss.stats(at), &want.stats, sizeof(want.stats)), 0) << "value at " << at;
+    EXPECT_EQ(&ss[at].key, &ss.key(at));
+    EXPECT_EQ(&ss[at].stats, &ss.stats(at));
+}
+
+TEST(SourceSamples, PushBackKeepsOrderAcrossRegrowth) {
+    SourceSamples ss;
+    EXPECT_TRUE(ss.empty());
+    for (uint32_t i = 0; i < 5000; ++i) {  // many regrowths from empty
+        const SourceSample s = numbered(i);
+        ps_src_stats& stored = ss.push_back(s.key, s.stats);
+        EXPECT_EQ(&stored, &ss.stats(i));
+    }
+    ASSERT_EQ(ss.size(), 5000u);
+    EXPECT_GE(ss.capacity(), 5000u);
+    for (uint32_t i = 0; i < 5000; ++i) expect_numbered(ss, i, i);
+}
+
+// The drain's way: room past the end, written in place (as the kernel's batch lookup writes
+// it), then committed; the samples held before stay, and only what was committed counts.
+TEST(SourceSamples, RoomWrittenInPlaceThenCommitted) {
+    SourceSamples ss;
+    for (uint32_t i = 0; i < 3; ++i) ss.push_back(numbered(i).key, numbered(i).stats);
+    ss.make_room(4096);
+    ASSERT_GE(ss.capacity(), 3u + 4096u);
+    EXPECT_EQ(ss.size(), 3u);
+    const size_t cap = ss.capacity();
+    for (uint32_t j = 0; j < 4096; ++j) {
+        const SourceSample s = numbered(3 + j);
+        ss.key_tail()[j] = s.key;
+        ss.stats_tail()[j] = s.stats;
+    }
+    ss.commit(100);  // the kernel returned 100 of the 4096
+    ASSERT_EQ(ss.size(), 103u);
+    for (uint32_t i = 0; i < 103; ++i) expect_numbered(ss, i, i);
+    ss.make_room(10);  // fits: no regrowth, nothing moves
+    EXPECT_EQ(ss.capacity(), cap);
+    EXPECT_EQ(ss.key_tail(), &ss.key(102) + 1);
+}
+
+TEST(SourceSamples, ReserveKeepsSamplesAndClearKeepsCapacity) {
+    SourceSamples ss;
+    ss.push_back(numbered(7).key, numbered(7).stats);
+    ss.reserve(1 << 20);  // a huge-page-sized buffer
+    ASSERT_EQ(ss.size(), 1u);
+    EXPECT_GE(ss.capacity(), size_t{1} << 20);
+    expect_numbered(ss, 0, 7);
+    const size_t cap = ss.capacity();
+    ss.clear();
+    EXPECT_TRUE(ss.empty());
+    EXPECT_EQ(ss.capacity(), cap);
+    ss.reserve(10);  // smaller than held: no change
+    EXPECT_EQ(ss.capacity(), cap);
+}
+
+TEST(SourceSamples, FromVectorCopyAndSwap) {
+    std::vector<SourceSample> v;
+    for (uint32_t i = 0; i < 40; ++i) v.push_back(numbered(i));
+    SourceSamples a = v;
+    ASSERT_EQ(a.size(), 40u);
+    for (uint32_t i = 0; i < 40; ++i) expect_numbered(a, i, i);
+
+    SourceSamples b = a;  // a deep copy: changing b leaves a alone
+    b.stats(0).technique[PS_TECH_SYN] = 99;
+    EXPECT_EQ(a.stats(0).technique[PS_TECH_SYN], 0u);
+    ASSERT_EQ(b.size(), 40u);
+    for (uint32_t i = 1; i < 40; ++i) expect_numbered(b, i, i);
+
+    SourceSamples c;
+    c.push_back(numbered(500).key, numbered(500).stats);
+    c.swap(a);
+    ASSERT_EQ(c.size(), 40u);
+    ASSERT_EQ(a.size(), 1u);
+    expect_numbered(a, 0, 500);
+    expect_numbered(c, 39, 39);
+
+    SourceSamples moved = std::move(c);
+    ASSERT_EQ(moved.size(), 40u);
+    expect_numbered(moved, 20, 20);
+    EXPECT_EQ(c.size(), 0u);  // NOLINT(bugprone-use-after-move): what a move leaves
+    EXPECT_EQ(c.capacity(), 0u);
+    c.push_back(numbered(3).key, numbered(3).stats);  // and it takes samples again
+    expect_numbered(c, 0, 3);
+    moved = std::move(c);
+    ASSERT_EQ(moved.size(), 1u);
+    expect_numbered(moved, 0, 3);
+    EXPECT_EQ(c.capacity(), 0u);  // NOLINT(bugprone-use-after-move)
+    a = b;
+    ASSERT_EQ(a.size(), 40u);
+    expect_numbered(a, 39, 39);
 }
 
 }  // namespace

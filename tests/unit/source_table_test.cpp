@@ -457,6 +457,68 @@ TEST(SourceTableCapacity, ZeroCapacityIsUnbounded) {
     EXPECT_EQ(t.evicted(), 0u);
 }
 
+// More sources than one chunk of states holds, through absorb_all as the agent drains them:
+// each lands in its own state (states in later chunks included), keeps its address while the
+// table grows, and a second drain finds every one again; the capacity bound then evicts
+// across chunks and reuses the freed states.
+TEST(SourceTableCapacity, ManyChunksThroughAbsorbAll) {
+    // More than three chunks (a chunk is 4 MiB of states).
+    const auto n = static_cast<unsigned>(3 * (size_t{4} << 20) / sizeof(SourceState) + 17);
+    SourceTable t(n, kNoIdle);
+    auto name = [](unsigned i) {
+        return "2001:db8::" + std::to_string(i / 1000) + ":" + std::to_string(i % 1000);
+    };
+    std::vector<SourceSample> drain;
+    for (unsigned i = 0; i < n; ++i)
+        drain.push_back(Sample(name(i)).seen(10, 20).pkts(PS_CLASS_UDP, i % 7 + 1));
+    const SourceSamples samples = drain;
+    std::vector<bool> skip(n, false);
+    skip[5] = skip[n - 1] = true;  // flood members: not absorbed
+    std::vector<SourceState*> firsts;
+    t.absorb_all(samples, 1, skip, firsts);
+    ASSERT_EQ(firsts.size(), n - 2);
+    EXPECT_EQ(t.size(), n - 2);
+    std::vector<const SourceState*> where(n, nullptr);
+    for (unsigned i = 0; i < n; ++i) {
+        where[i] = t.find(addr(name(i)));
+        if (skip[i]) {
+            EXPECT_EQ(where[i], nullptr) << name(i);
+            continue;
+        }
+        ASSERT_NE(where[i], nullptr) << name(i);
+        EXPECT_EQ(where[i]->total[PS_CLASS_UDP], i % 7 + 1) << name(i);
+    }
+    firsts.clear();
+    t.absorb_all(samples, 2, std::vector<bool>(n, false), firsts);  // all again, skips too
+    EXPECT_EQ(firsts.size(), n);
+    EXPECT_EQ(t.size(), n);
+    for (unsigned i = 0; i < n; ++i) {
+        const SourceState* s = t.find(addr(name(i)));
+        ASSERT_NE(s, nullptr) << name(i);
+        if (!skip[i]) {
+            EXPECT_EQ(s, where[i]) << "a state moved: " << name(i);
+        }
+        EXPECT_EQ(s->total[PS_CLASS_UDP], (skip[i] ? 1 : 2) * (i % 7 + 1)) << name(i);
+    }
+    // A third drain of 6000 new sources: the 6000 least recent go (the first absorbed), and
+    // the new ones take their states.
+    std::vector<SourceSample> fresh;
+    for (unsigned i = 0; i < 6000; ++i)
+        fresh.push_back(Sample("192.0." + std::to_string(i / 250) + "." + std::to_string(i % 250))
+                            .seen(30, 40)
+                            .pkts(PS_CLASS_TCP_SYN, 1));
+    firsts.clear();
+    t.absorb_all(SourceSamples(fresh), 3, std::vector<bool>(6000, false), firsts);
+    EXPECT_EQ(t.size(), n);
+    EXPECT_EQ(t.evicted(), 6000u);
+    EXPECT_EQ(t.find(addr(name(0))), nullptr);
+    EXPECT_EQ(t.find(addr(name(5999))), nullptr);
+    ASSERT_NE(t.find(addr(name(6000))), nullptr);
+    const SourceState* last = t.find(addr("192.0.23.249"));
+    ASSERT_NE(last, nullptr);
+    EXPECT_EQ(last->total, counts({{PS_CLASS_TCP_SYN, 1}}));
+}
+
 TEST(SourceTableForEach, VisitsMostRecentlyAbsorbedFirst) {
     SourceTable t(10, kNoIdle);
     for (const char* a : {"192.0.2.1", "192.0.2.2", "192.0.2.3"})
