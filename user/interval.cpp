@@ -1,4 +1,5 @@
-// Arithmetic on totals snapshots: sums across CPUs and deltas across drains.
+// Arithmetic on totals snapshots (sums across CPUs, deltas across drains) and the storage of
+// SourceSamples, the drain's two-array sample buffer.
 #include "interval.h"
 
 #include <algorithm>

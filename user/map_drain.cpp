@@ -178,8 +178,7 @@ size_t MapDrain::drain_by_key(SourceSamples& out) {
         ps_src_stats v{};
         if (bpf_map_lookup_and_delete_elem(src_fd_, &k, &v) == 0 ||
             (bpf_map_lookup_elem(src_fd_, &k, &v) == 0 && bpf_map_delete_elem(src_fd_, &k) == 0)) {
-            finish_entry(k, v);
-            out.push_back(k, v);
+            finish_entry(k, out.push_back(k, v));  // in place, as a batch is
             ++n;
         }
     }
