@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <system_error>
 
 #include "error.h"
 #include "probescope/abi.h"
@@ -74,8 +75,25 @@ ReplayRunner::ReplayRunner(int prog_fd, unsigned jobs)
     const std::vector<int> cpus = usable_cpus();
     start_ = std::make_unique<std::barrier<>>(jobs + 1);
     done_ = std::make_unique<std::barrier<>>(jobs + 1);
-    for (unsigned w = 0; w < jobs; ++w)
-        threads_.emplace_back([this, w, cpu = cpus[w]] { work(w, cpu); });
+    for (unsigned w = 0; w < jobs; ++w) {
+        try {
+            threads_.emplace_back([this, w, cpu = cpus[w]] { work(w, cpu); });
+        } catch (const std::system_error& e) {
+            // The workers started wait at both barriers for jobs + 1 parties: the ones that
+            // never started leave them, and the started ones are let go and joined.
+            for (unsigned missing = w; missing < jobs; ++missing) {
+                done_->arrive_and_drop();
+                start_->arrive_and_drop();
+            }
+            done_->arrive_and_wait();
+            stop();
+            throw Error(errno_text("cannot start replay worker " + std::to_string(w) + " of " +
+                                       std::to_string(jobs),
+                                   e.code().value()),
+                        "give --jobs 1 to replay on one thread, or raise the process limit "
+                        "(ulimit -u)");
+        }
+    }
     done_->arrive_and_wait();  // every worker pinned (or not): pin_errno is set
     for (unsigned w = 0; w < jobs; ++w) {
         if (shards_[w].pin_errno == 0) continue;

@@ -3,11 +3,15 @@
 #include "replay_runner.h"
 
 #include <bpf/bpf.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 #include <string>
 
+#include "error.h"
 #include "xdp_fixture.h"
 
 namespace probescope::test {
@@ -157,6 +161,58 @@ TEST_F(ReplayRunnerTest, TwoWorkersCountEveryFrameWithItsOwnTime) {
     uint64_t port_pkts = 0;
     for (const PortSample& p : moved_ports()) port_pkts += p.packets;
     EXPECT_EQ(port_pkts, sent);
+}
+
+// The tasks of this process, from /proc/self/status.
+int thread_count() {
+    std::ifstream in("/proc/self/status");
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
+    return -1;
+}
+
+// A worker the system will not start (the process limit reached after the first one) is an
+// Error naming it, not std::terminate on a joinable thread: the worker already started is
+// let go through the barriers and joined. A forked child takes a user ID of its own, whose
+// RLIMIT_NPROC of 2 leaves room for itself and one worker.
+TEST(ReplayRunnerStart, AWorkerThatCannotStartIsAnErrorAndTheOthersAreJoined) {
+    if (geteuid() != 0) GTEST_SKIP() << "taking another user ID needs root";
+    if (usable_cpus().size() < 2) GTEST_SKIP() << "two workers need two usable CPUs";
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        close(fds[0]);
+        std::string said;
+        const rlimit lim{2, 2};
+        if (setrlimit(RLIMIT_NPROC, &lim) != 0 || setresuid(54321, 54321, 54321) != 0) {
+            said = "setup failed";
+        } else {
+            try {
+                ReplayRunner runner(-1, 2);
+                said = "two workers started";
+            } catch (const Error& e) {
+                said = std::string(e.what()) + "|" + e.hint() + "|threads " +
+                       std::to_string(thread_count());
+            }
+        }
+        ssize_t n = write(fds[1], said.data(), said.size());
+        _exit(n == static_cast<ssize_t>(said.size()) ? 0 : 1);
+    }
+    close(fds[1]);
+    std::string said;
+    char buf[512];
+    for (ssize_t n; (n = read(fds[0], buf, sizeof(buf))) > 0;) said.append(buf, n);
+    close(fds[0]);
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status)) << "the child was killed by signal " << WTERMSIG(status);
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+    EXPECT_EQ(said,
+              "cannot start replay worker 1 of 2: Resource temporarily unavailable|"
+              "give --jobs 1 to replay on one thread, or raise the process limit (ulimit -u)|"
+              "threads 1");
 }
 
 // Replay's src_stats (LoadConfig::src_on_demand): a hash map allocated as sources arrive. Three
