@@ -200,6 +200,9 @@ std::vector<json> IntervalProcessor::detect_floods(const Interval& iv, std::vect
     return out;
 }
 
+// How far ahead a pass over an interval's states prefetches them (prefetch_state).
+constexpr size_t kStatesAhead = 8;
+
 // The n sources with the most packets this interval, busiest first (which of several tied at
 // the cut is kept is unspecified); all of them, in the order drained, when they are no more.
 static std::vector<const SourceState*> busiest(const std::vector<SourceState*>& active, size_t n) {
@@ -213,7 +216,14 @@ static std::vector<const SourceState*> busiest(const std::vector<SourceState*>& 
     };
     std::vector<Ranked> ranked;
     ranked.reserve(active.size());
-    for (const SourceState* s : active) ranked.push_back({s->interval_packets(), s});
+    for (size_t i = 0; i < active.size(); ++i) {
+        if (i + kStatesAhead < active.size()) {
+            const auto* line = reinterpret_cast<const char*>(&active[i + kStatesAhead]->interval);
+            __builtin_prefetch(line);  // interval[] may straddle two lines
+            __builtin_prefetch(line + sizeof(SourceState::interval) - 1);
+        }
+        ranked.push_back({active[i]->interval_packets(), active[i]});
+    }
     auto more = [](const Ranked& a, const Ranked& b) { return a.packets > b.packets; };
     std::nth_element(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(n), ranked.end(),
                      more);
@@ -255,8 +265,9 @@ void IntervalProcessor::process(Interval& iv, const Emit& emit) {
 
     json backscatter = {{"victims", 0}, {"packets", 0}};
     std::vector<std::pair<uint64_t, std::string>> victims;
-    for (SourceState* sp : active) {
-        SourceState& s = *sp;
+    for (size_t i = 0; i < active.size(); ++i) {
+        if (i + kStatesAhead < active.size()) prefetch_state(active[i + kStatesAhead]);
+        SourceState& s = *active[i];
         Verdict v = label(s, classifier_.classify(s));
         bool is_back = std::find(v.labels.begin(), v.labels.end(), "backscatter") != v.labels.end();
         if (is_back) {

@@ -253,11 +253,8 @@ void SourceTable::absorb_all(const SourceSamples& samples, uint64_t interval_seq
             auto it = index_.find(addr_of(samples.key(base + j)));
             if (it != index_.end()) hint[j] = it->second;
         }
-        for (size_t j = 0; j < n; ++j) {
-            if (hint[j] == kNoSlot) continue;
-            const char* p = reinterpret_cast<const char*>(&state(hint[j]));
-            for (size_t off = 0; off < sizeof(SourceState); off += 64) __builtin_prefetch(p + off);
-        }
+        for (size_t j = 0; j < n; ++j)
+            if (hint[j] != kNoSlot) prefetch_state(&state(hint[j]));
         for (size_t j = 0; j < n; ++j) {
             if (skip[base + j]) continue;
             bool first = false;
