@@ -36,13 +36,4 @@ std::optional<Addr16> parse_addr(std::string_view text) {
     return std::nullopt;
 }
 
-size_t Addr16Hash::operator()(const Addr16& a) const noexcept {
-    uint64_t lo, hi;
-    std::memcpy(&lo, a.data(), 8);
-    std::memcpy(&hi, a.data() + 8, 8);
-    return static_cast<size_t>(
-        ps_mix32(static_cast<uint32_t>(lo ^ (lo >> 32))) ^
-        (static_cast<uint64_t>(ps_mix32(static_cast<uint32_t>(hi ^ (hi >> 32)))) << 1));
-}
-
 }  // namespace probescope

@@ -272,7 +272,7 @@ SourceState& SourceTable::absorb_at(const ps_src_key& key, const ps_src_stats& k
     const Addr16 addr = addr_of(key);
 
     uint32_t slot = kNoSlot;
-    if (hint != kNoSlot && where_[hint].run != kFree && state(hint).addr == addr) {
+    if (hint != kNoSlot && where_[hint].run != kFree && Addr16Equal()(state(hint).addr, addr)) {
         slot = hint;
     } else if (auto found = index_.find(addr); found != index_.end()) {
         slot = found->second;

@@ -189,7 +189,7 @@ private:
     std::vector<Where> where_;    // per slot
     std::deque<Run> runs_;        // oldest first; ids consecutive
     uint64_t next_run_id_ = 0;
-    tsl::robin_map<Addr16, uint32_t, Addr16Hash> index_;
+    tsl::robin_map<Addr16, uint32_t, Addr16Hash, Addr16Equal> index_;
 };
 
 }  // namespace probescope
