@@ -5,8 +5,6 @@
 
 #include <cstring>
 
-#include "probescope/abi.h"
-
 namespace probescope {
 
 bool is_v4_mapped(const uint8_t* a) {

@@ -218,9 +218,8 @@ static std::vector<const SourceState*> busiest(const std::vector<SourceState*>& 
     ranked.reserve(active.size());
     for (size_t i = 0; i < active.size(); ++i) {
         if (i + kStatesAhead < active.size()) {
-            const auto* line = reinterpret_cast<const char*>(&active[i + kStatesAhead]->interval);
-            __builtin_prefetch(line);  // interval[] may straddle two lines
-            __builtin_prefetch(line + sizeof(SourceState::interval) - 1);
+            const auto& ahead = active[i + kStatesAhead]->interval;  // all interval_packets reads
+            prefetch_bytes(&ahead, sizeof(ahead));
         }
         ranked.push_back({active[i]->interval_packets(), active[i]});
     }

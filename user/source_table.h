@@ -79,12 +79,16 @@ struct SourceState {
     std::vector<PortCount> top_ports(size_t n) const;
 };
 
-// Starts loading every cache line of s: a pass over many states (absorb, ranking, classify)
-// calls it a few states ahead, so their cache misses overlap instead of following one another.
-inline void prefetch_state(const SourceState* s) {
-    const char* p = reinterpret_cast<const char*>(s);
-    for (size_t off = 0; off < sizeof(SourceState); off += 64) __builtin_prefetch(p + off);
+// Starts loading every cache line of the bytes bytes at p: a pass over many states (absorb,
+// ranking, classify) calls it a few states ahead, so their cache misses overlap instead of
+// following one another.
+inline void prefetch_bytes(const void* p, size_t bytes) {
+    const auto* c = static_cast<const char*>(p);
+    const uintptr_t first = reinterpret_cast<uintptr_t>(c) & ~uintptr_t{63};
+    for (uintptr_t line = first; line < reinterpret_cast<uintptr_t>(c) + bytes; line += 64)
+        __builtin_prefetch(reinterpret_cast<const char*>(line));
 }
+inline void prefetch_state(const SourceState* s) { prefetch_bytes(s, sizeof(*s)); }
 
 // The lengths of the windows a SourceState keeps (defaults: Thresholds).
 struct SourceWindows {
