@@ -53,7 +53,7 @@ jq -r '
 	"then recycled as the agent does. *First*: the sources are new to the agent; *steady*: the",
 	"same sources again, already in its table. *Kernel floor*, in the same run: a plain LRU_HASH",
 	"of src_stats'\'' shape (key, value, max_entries) holding the same N keys, drained by",
-	"`bpf_map_lookup_and_delete_batch` alone in MapDrain'\''s batches of 4096 (faster of two rounds).",
+	"`bpf_map_lookup_and_delete_batch` alone in MapDrain'\''s batches of \(.runs[0].kernel_floor.batch) entries (faster of two rounds).",
 	"*User side* = interval CPU minus the floor. One core (taskset -c 0); CPU from CLOCK_PROCESS_CPUTIME_ID.",
 	"*Table floor*, also in the same run, is the drain of a design not built (bench/primitives.bpf.c has its program side, `table_*`): the same N sources in an mmapped ARRAY of 712-byte entries the program would write in place, double-buffered; the agent switches halves, waits out running programs (one ARRAY_OF_MAPS update: an RCU grace period), then copies each entry of the old half into a sample and zeroes it, with no syscall per entry (faster of two rounds).\n",
 	"| active sources | probes per source | source records | records | first CPU ms = drain + classify | steady CPU ms = drain + classify | kernel floor CPU ms (ns/entry) | table floor CPU ms (ns/entry) | × floor: drain, total; first / steady | user side CPU ms first / steady (ns/source) | RSS before / after MiB | kernel B/entry (memlock) / user B/source |",
