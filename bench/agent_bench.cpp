@@ -153,8 +153,8 @@ nlohmann::json step_json(const Step& s) {
             {"classify_cpu_ms", s.classify_cpu},
             {"classify_wall_ms", s.classify_wall},
             {"of_which_json_dump_cpu_ms", s.dump_cpu},
-            // The drain's system time is mostly the bpf syscall; classify makes none, so its
-            // system time is the page faults of memory touched for the first time.
+            // The drain's system time is mostly the bpf syscall. Classify makes no bpf call:
+            // its system time is mostly page faults of memory touched for the first time.
             {"drain_sys_cpu_ms", s.drain_use.sys_ms},
             {"drain_minor_faults", s.drain_use.minor_faults},
             {"classify_sys_cpu_ms", s.classify_use.sys_ms},
