@@ -3,9 +3,10 @@
 # target side next to two libpcap/raw-socket peers (tcpdump with a SYN filter, scanlogd).
 # Usage: bench/live.sh BUILD_DIR BENCH_OUT   (as root; writes BENCH_OUT/live.md and live.json)
 # Two configurations: frames to the target's MAC (the stack takes them), and to another MAC
-# (a monitor port). Knobs: LIVE_FRAMES (3000000) frames offered in each, LIVE_SCAN_SHARE
-# (0.05), LIVE_V6_SHARE (0.1),
-# LIVE_MAX_SOURCES (262144), LIVE_SPLIT_FRAMES (1000000) frames per run of the rate split.
+# (a monitor port); then a control, the mix's scan alone to the target's MAC, which says what
+# the peers report without the flood. Knobs: LIVE_FRAMES (3000000) frames offered in each,
+# LIVE_SCAN_SHARE (0.05), LIVE_V6_SHARE (0.1), LIVE_MAX_SOURCES (262144), LIVE_SPLIT_FRAMES
+# (1000000) frames per run of the rate split, LIVE_CONTROL_FRAMES (the mix's scan frames).
 set -euo pipefail
 [ $# -eq 2 ] || {
 	echo "usage: bench/live.sh BUILD_DIR BENCH_OUT" >&2
@@ -48,9 +49,11 @@ busy_s() { awk -v hz="$(getconf CLK_TCK)" '/^cpu /{ printf "%.2f", ($2 + $3 + $4
 sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
 
 # One configuration: probescope, tcpdump and scanlogd on the target veth, then the offer.
-# $1 names it (files under $TMP/$1), $2 is the destination MAC the frames carry.
+# $1 names it (files under $TMP/$1), $2 is the destination MAC the frames carry; $3 and $4, if
+# given, the frames offered and the scan's share of them, $5 the IPv6 flood's (default: FRAMES,
+# SCAN_SHARE, V6_SHARE).
 run_config() {
-	local name=$1 mac=$2 D=$TMP/$1 p
+	local name=$1 mac=$2 frames=${3:-$FRAMES} share=${4:-$SCAN_SHARE} v6=${5:-$V6_SHARE} D=$TMP/$1 p
 	mkdir -p "$D"
 	# nsenter execs, so $! is the process itself (a function would put a subshell between).
 	nsenter --net="/run/netns/$LAB_TGT" "$PS" run --iface "$LAB_TGT_IF" --mode native --interval 1 \
@@ -92,7 +95,7 @@ run_config() {
 	soft0=$(softirq_s) busy0=$(busy_s)
 	in_scan "$BLAST" --iface "$LAB_SCAN_IF" --dst-mac "$mac" --dst "$LAB_TGT_IP" \
 		--dst6 "$LAB_TGT_IP6" --scan-src 198.51.100.11 --scan-sources 30 --scan-ports 1024 \
-		--scan-share "$SCAN_SHARE" --v6-share "$V6_SHARE" --count "$FRAMES" >"$D/gen.json"
+		--scan-share "$share" --v6-share "$v6" --count "$frames" >"$D/gen.json"
 	gen_cpu1=$(child_cpu_s) soft1=$(softirq_s) busy1=$(busy_s)
 	sleep 2 # let every peer catch up
 	agent_cpu1=$(cpu_s "$agent_pid") tcpdump_cpu1=$(cpu_s "$tcpdump_pid")
@@ -112,7 +115,11 @@ run_config() {
 	sed -n 's/^\([0-9]*\) packets dropped by kernel.*/\1/p' "$D/tcpdump.err" >"$D/drop"
 	scans=$(grep -c ' ports ' "$D/scanlogd.log" 2>/dev/null || true)
 
+	# The scan's 30 sources (198.51.100.11 and up) that probescope named in a scanner record.
+	jq -s '[.[] | select(.type == "scanner") | .src | select(startswith("198.51.100."))] | unique | length' \
+		"$D/ps.json" >"$D/named"
 	jq -n --slurpfile gen "$D/gen.json" --slurpfile ps <(jq -c 'select(.type == "stats")' "$D/ps.json") \
+		--argjson named "$(cat "$D/named")" \
 		--argjson cap "$(cat "$D/cap")" --argjson recv "$(cat "$D/recv")" \
 		--argjson drop "$(cat "$D/drop")" --argjson scans "${scans:-0}" \
 		--argjson agent_cpu "$(sub "$agent_cpu1" "$agent_cpu0")" \
@@ -137,6 +144,7 @@ run_config() {
 				tcp_syn: $syn,
 				missed: ($g.offered - $syn),
 				evictions: ([$ps[].maps.src_stats.evictions] | max),
+				scanners_named: $named,
 				cpu_s: $agent_cpu
 			},
 			tcpdump: {captured: $cap, received_by_filter: $recv, dropped_by_kernel: $drop,
@@ -158,6 +166,9 @@ run_config delivered "$LAB_TGT_MAC"
 # XDP and promiscuous tcpdump see them; the stack drops them (PACKET_OTHERHOST) before IP,
 # so the receive path is cheaper, the offer faster, and scanlogd sees nothing.
 run_config monitor 02:00:00:00:00:99
+# The control: the same scanners' frames with no flood, delivered, the same peers watching.
+control_frames=${LIVE_CONTROL_FRAMES:-$(awk -v f="$FRAMES" -v s="$SCAN_SHARE" 'BEGIN { printf "%d", f * s }')}
+run_config control "$LAB_TGT_MAC" "$control_frames" 1 0
 
 # Where the offered rate goes: the same monitor-port frames with no peers, into an empty
 # XDP_PASS program and into probescope, for the scan alone (30 sources, known after their
@@ -187,9 +198,10 @@ wait "$agent_pid" || true
 agent_pid=
 
 jq -n --slurpfile d "$TMP/delivered.json" --slurpfile m "$TMP/monitor.json" \
+	--slurpfile k "$TMP/control.json" \
 	--slurpfile a "$TMP/pass_scan.json" --slurpfile b "$TMP/pass_flood.json" \
 	--slurpfile c "$TMP/ps_scan.json" --slurpfile e "$TMP/ps_flood.json" \
-	'{delivered: $d[0], monitor: $m[0],
+	'{delivered: $d[0], monitor: $m[0], control: $k[0],
 	  offer_split: {xdp_pass: {scan: $a[0], flood: $b[0]}, probescope: {scan: $c[0], flood: $e[0]}}}' \
 	>"$OUT/live.json"
 
@@ -201,6 +213,7 @@ jq -r '
 		"| probescope (tcp_syn class; all frames \(.probescope.packets)) | \(.probescope.tcp_syn) | \(.probescope.missed) | \(.probescope.cpu_s) (agent; XDP runs in softirq) |",
 		"| tcpdump (SYN filter): captured | \(.tcpdump.captured) (received by filter \(.tcpdump.received_by_filter), dropped by kernel \(.tcpdump.dropped_by_kernel)) | \(.tcpdump.missed) | \(.tcpdump.cpu_s) |",
 		"| scanlogd: scans logged | \(.scanlogd.scans_logged) (of \(.scanlogd.scanners_in_mix) scanners) | | \(.scanlogd.cpu_s) |",
+		"| probescope: scanners named (scanner records) | \(.probescope.scanners_named) (of \(.scanlogd.scanners_in_mix)) | | |",
 		"",
 		"Softirq CPU during the offer: \(.softirq_cpu_s) s; whole machine busy: \(.machine_busy_cpu_s) s. Target (probescope counts every frame offered): **\(if .target_met then "met" else "not met" end)**.",
 		"";
@@ -216,11 +229,17 @@ jq -r '
 	"runs in softirq on the generator'\''s CPU, so the offered rate is bounded by the target'\''s cost",
 	"per frame, not by the generator. CPU: /proc/PID/stat utime+stime over the offer (the",
 	"generator'\''s includes that softirq work), machine-wide softirq from /proc/stat. scanlogd",
-	"rate-limits its own log (a handful of lines per 20 s), so its count is of log lines.\n",
+	"logs at most 5 scans in 20 s (scanlogd(8): more stop its logging for a while), so its count is of",
+	"log lines, at most 5 per 20 s; probescope'\''s is of the 30 scanners'\'' addresses in its `scanner`",
+	"records.\n",
 	"### Delivered to the target'\''s address (the stack takes every frame)\n",
 	(.delivered | table("delivered")),
 	"### Monitor port (frames to another MAC: XDP and promiscuous tcpdump see them, the stack drops them)\n",
 	(.monitor | table("monitor")),
+	"### Control: the scan alone, delivered (no flood)\n",
+	"The same 30 scanners'"'"' frames (\(.control.offered_mix.scan_v4) of them, as many as in the mix), no flood, to the target'"'"'s address, with probescope, tcpdump and scanlogd as above: what the peers report when nothing crowds the scans out.\n",
+	(.control | table("control")),
+	"scanlogd logged \(.control.scanlogd.scans_logged) scan lines with the scan alone\(if .control.scanlogd.scans_logged >= 5 then " (its log'"'"'s limit)" else "" end) and \(.delivered.scanlogd.scans_logged) with the flood beside it; probescope named \(.control.probescope.scanners_named) and \(.delivered.probescope.scanners_named) of the 30 scanners, and counted every SYN offered: \(if .control.target_met and .delivered.target_met then "yes, in both" else "no" end).\n",
 	"### Where the offered rate goes\n",
 	"The monitor-port frames again with no peers: one run each of the scan alone (30 sources, known after their first frame) and the IPv4 flood alone (a new source nearly every frame), into an empty XDP_PASS program and into probescope (agent running). Microseconds per frame are wall time on the generating CPU, the target'\''s receive path included.\n",
 	"| target | scan: pps | scan: µs/frame | flood: pps | flood: µs/frame |",
