@@ -237,7 +237,7 @@ jq -r '
 	"### Monitor port (frames to another MAC: XDP and promiscuous tcpdump see them, the stack drops them)\n",
 	(.monitor | table("monitor")),
 	"### Control: the scan alone, delivered (no flood)\n",
-	"The same 30 scanners'"'"' frames (\(.control.offered_mix.scan_v4) of them, as many as in the mix), no flood, to the target'"'"'s address, with probescope, tcpdump and scanlogd as above: what the peers report when nothing crowds the scans out.\n",
+	"The same 30 scanners'"'"' frames (\(.control.offered_mix.scan_v4) generated, as many as in the mix; \(.control.offered) offered, \(.control.ring_full_refused) refused by the full ring), no flood, to the target'"'"'s address, with probescope, tcpdump and scanlogd as above: what the peers report when nothing crowds the scans out.\n",
 	(.control | table("control")),
 	"scanlogd logged \(.control.scanlogd.scans_logged) scan lines with the scan alone\(if .control.scanlogd.scans_logged >= 5 then " (its log'"'"'s limit)" else "" end) and \(.delivered.scanlogd.scans_logged) with the flood beside it; probescope named \(.control.probescope.scanners_named) and \(.delivered.probescope.scanners_named) of the 30 scanners, and counted every SYN offered: \(if .control.target_met and .delivered.target_met then "yes, in both" else "no" end).\n",
 	"### Where the offered rate goes\n",
