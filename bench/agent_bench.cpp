@@ -413,7 +413,7 @@ nlohmann::json vs_floor(const Step& s, double floor_cpu, uint32_t n) {
             {"user_side_ns_per_source", user * 1e6 / n}};
 }
 
-nlohmann::json measure(uint32_t n, uint32_t probes, size_t source_records) {
+nlohmann::json measure(uint32_t n, uint32_t probes, size_t source_records, uint32_t third_max) {
     uint64_t avail0 = proc_kb("/proc/meminfo", "MemAvailable");
     LoadConfig lc;
     // The LRU evicts before it is full (per-CPU free lists): room beyond n keeps every source.
@@ -453,6 +453,13 @@ nlohmann::json measure(uint32_t n, uint32_t probes, size_t source_records) {
     };
     const InPlaceFloor read_fl = faster(in_place_floor(1, n, false), in_place_floor(1, n, false));
     const InPlaceFloor hist_fl = faster(in_place_floor(1, n, true), in_place_floor(1, n, true));
+    // The same sources a third time, after the floors (not timed against them): their verdicts
+    // change, and each change is a scanner record (the cost of a burst of them).
+    nlohmann::json third_json = nullptr;
+    if (n <= third_max) {
+        fill(prog->prog_fd(), 1, n, probes);
+        third_json = step_json(one_interval(drain, proc, clock));
+    }
     nlohmann::json floor_rounds = nlohmann::json::array();
     for (const auto& r : rounds)
         floor_rounds.push_back({{"drained", r.drained}, {"cpu_ms", r.cpu}, {"wall_ms", r.wall}});
@@ -477,6 +484,7 @@ nlohmann::json measure(uint32_t n, uint32_t probes, size_t source_records) {
           {"memavailable_drop_per_entry", double(kernel_delta) / info.max_entries}}},
         {"first_interval", step_json(first)},
         {"steady_interval", step_json(again)},
+        {"third_interval", third_json},
         {"kernel_floor",
          {{"what",
            "bpf_map_lookup_and_delete_batch alone, in MapDrain's batches, over a plain "
@@ -539,11 +547,16 @@ int main(int argc, char** argv) {
     app.add_option("--source-records", source_records,
                    "Source records per interval, as the agent's --source-records (0: none)")
         ->capture_default_str();
+    uint32_t third_max = 100000;
+    app.add_option("--third-max", third_max,
+                   "Runs of at most this many sources also time a third interval of the same "
+                   "sources, whose verdicts change (0: none)")
+        ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
     try {
         nlohmann::json runs = nlohmann::json::array();
         for (uint32_t n : sizes) {
-            runs.push_back(measure(n, probes, source_records));
+            runs.push_back(measure(n, probes, source_records, third_max));
             fprintf(stderr, "agent-bench: %u sources done\n", n);
         }
         nlohmann::json out = {{"runs", runs}, {"vm_hwm_kb", proc_kb("/proc/self/status", "VmHWM")}};
