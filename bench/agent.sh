@@ -28,13 +28,13 @@ taskset -c 0 "$TOOL" --sources "${AGENT_SOURCES:-10000,100000,1000000}" \
 bare=${AGENT_BARE_SOURCES-1000000}
 if [ -n "$bare" ]; then
 	taskset -c 0 "$TOOL" --sources "$bare" --probes-per-source "${AGENT_PROBES:-3}" \
-		--source-records 0 >"$TMP/bare.json"
+		--source-records 0 --third-max 0 >"$TMP/bare.json"
 else
 	echo '{"runs": []}' >"$TMP/bare.json"
 fi
 single=${AGENT_SINGLE_SOURCES-1000000}
 if [ -n "$single" ]; then
-	taskset -c 0 "$TOOL" --sources "$single" --probes-per-source 1 >"$TMP/single.json"
+	taskset -c 0 "$TOOL" --sources "$single" --probes-per-source 1 --third-max 0 >"$TMP/single.json"
 else
 	echo '{"runs": []}' >"$TMP/single.json"
 fi
@@ -80,7 +80,7 @@ jq -r '
 		"The first interval against the steady one, for these 1M sources: the first touches memory for the first time (the states and index of the agent, the sample buffer of the drain). Its classify spent \(.first_interval.classify_sys_cpu_ms | f) ms of system CPU in \(.first_interval.classify_minor_faults) minor page faults (steady: \(.steady_interval.classify_sys_cpu_ms | f) ms, \(.steady_interval.classify_minor_faults) faults), of its \(.first_interval.classify_cpu_ms | f) ms (steady \(.steady_interval.classify_cpu_ms | f)); its drain made \(.first_interval.drain_minor_faults) minor faults (steady: \(.steady_interval.drain_minor_faults)), with \(.first_interval.drain_sys_cpu_ms | f) ms of system CPU against \(.steady_interval.drain_sys_cpu_ms | f) (the work of the syscall included). Page zeroing is slow on a VM whose hypervisor backs guest memory on first touch, so this part of the first interval varies most between machines."
 	else empty end),
 	(.runs | map(select(.probes_per_source == 1)) | if length > 0 then .[0] | "One probe per source (\(.sources) sources, as internet-wide scanners reach one host): \(.steady_interval.drained_from_src_pending) of the \(.steady_interval.drained) sources drained came from src_pending alone (mmapped, claimed in place), the rest from src_stats; first \(.first_interval.total_cpu_ms | f) ms (drain \(.first_interval.drain_cpu_ms | f)), steady \(.steady_interval.total_cpu_ms | f) ms (drain \(.steady_interval.drain_cpu_ms | f)) of CPU, against the kernel floor of \(.kernel_floor_cpu_ms | f) ms for all of them in src_stats." else empty end),
-	(.runs | map(select(.third_interval != null and .probes_per_source > 1 and .source_records > 0)) | map(
+	(.runs | map(select(.third_interval != null)) | map(
 		.steady_interval as $s | .third_interval as $t |
 		"The same \(.sources) sources a third time (their verdicts change, and each change is a `scanner` record): \($t.records) records against \($s.records) in the steady interval, classify \($t.classify_cpu_ms | f) ms against \($s.classify_cpu_ms | f) (the records'"'"' JSON dump \($t.of_which_json_dump_cpu_ms | f) ms against \($s.of_which_json_dump_cpu_ms | f)): \(if $t.records > $s.records then "about \(($t.classify_cpu_ms - $s.classify_cpu_ms) * 1000 / ($t.records - $s.records) | f) µs of classify per extra record, \(($t.of_which_json_dump_cpu_ms - $s.of_which_json_dump_cpu_ms) * 1000 / ($t.records - $s.records) | f) of it the dump" else "no extra records" end).") | .[]),
 	(.runs | map(select(.source_records == 0)) | if length > 0 then .[0] | "Without per-source records (\(.sources) sources; scanner verdicts and stats only): first \(.first_interval.total_cpu_ms | f) ms, steady \(.steady_interval.total_cpu_ms | f) ms of CPU against a kernel floor of \(.kernel_floor_cpu_ms | f) ms, \(.first_interval.records) records." else empty end),

@@ -311,11 +311,13 @@ TableFloor table_floor(uint32_t first, uint32_t n) {
 // Lower bounds under any drain, table or not: what an agent must at least do with the n
 // sources' kernel entries, on this machine's memory. *Read*: every cache line of each entry
 // loaded once where the kernel wrote it (the table above, in place: no syscall, no copy, no
-// zeroing; one word per line summed). *History*: the same, and each source
-// then found in a history of its own, as an agent that keeps windows across intervals must: a
-// 64-byte record per source in an open-addressed array (huge pages) holding the n sources,
-// slot by the same kind of hash as the table's, the records of 16 entries prefetched before
-// they are read, the entry's sum added to its record. The real agent's history is larger
+// zeroing; one word per line summed). *History*: the same, and each source then found in a
+// history of its own, as an agent that keeps windows across intervals must: a 64-byte record
+// per source in an open-addressed array (huge pages) holding the n sources, the records of 16
+// entries prefetched before they are read, the entry's sum added to its record. The history's
+// slot is a hash other than the table's (history_slot): with the table's, both arrays being
+// the same size, the table's scan would walk the history in order, which no real history
+// does. The real agent's history is larger
 // (SourceState) and its fold reads every counter, not a sum: these are floors, not designs.
 struct InPlaceFloor {
     size_t read = 0;
