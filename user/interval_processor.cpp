@@ -51,19 +51,16 @@ json IntervalProcessor::ports_json(const std::vector<PortCount>& ports) const {
     return out;
 }
 
-static json distinct_json(const DistinctCount& d) {
-    return {{"value", d.value}, {"exact", d.exact}};
-}
-
 json IntervalProcessor::scanner_record(const Interval& iv, const SourceState& s,
                                        const Verdict& v) const {
-    json j{{"type", "scanner"},
-           {"time", rfc3339(ctx_.clock.to_unix_ns(iv.now_ns))},
-           {"interface", ctx_.iface},
-           {"src", format_addr(s.addr.data())},
-           {"first_seen", rfc3339(ctx_.clock.to_unix_ns(s.first_seen_ns))},
-           {"last_seen", rfc3339(ctx_.clock.to_unix_ns(s.last_seen_ns))},
-           {"packets", s.total_packets()}};
+    json j = json::object();
+    j["type"] = "scanner";
+    j["time"] = rfc3339(ctx_.clock.to_unix_ns(iv.now_ns));
+    j["interface"] = ctx_.iface;
+    j["src"] = format_addr(s.addr.data());
+    j["first_seen"] = rfc3339(ctx_.clock.to_unix_ns(s.first_seen_ns));
+    j["last_seen"] = rfc3339(ctx_.clock.to_unix_ns(s.last_seen_ns));
+    j["packets"] = s.total_packets();
     double span = (s.last_seen_ns - s.window_start_ns) / 1e9;
     uint64_t wpkts = 0;
     for (auto n : s.window) wpkts += n;
@@ -71,55 +68,61 @@ json IntervalProcessor::scanner_record(const Interval& iv, const SourceState& s,
     j["techniques"] = v.techniques;
     j["pattern"] = v.pattern;
     j["repeated"] = v.repeated;
-    if (v.tool)
-        j["tool"] = {{"name", v.tool->name},
-                     {"confidence", v.tool->confidence},
-                     {"evidence", v.tool->evidence}};
-    else
-        j["tool"] = nullptr;
+    json& tool = j["tool"];  // null unless a tool matched
+    if (v.tool) {
+        tool["name"] = v.tool->name;
+        tool["confidence"] = v.tool->confidence;
+        tool["evidence"] = v.tool->evidence;
+    }
     j["labels"] = v.labels;
-    std::optional<std::string> host = rdns_ ? rdns_->lookup(s.addr) : std::nullopt;
-    j["rdns"] = host ? json(*host) : json(nullptr);
+    json& rdns = j["rdns"];  // null unless the source's name is known
+    if (rdns_)
+        if (std::optional<std::string> host = rdns_->lookup(s.addr)) rdns = std::move(*host);
     j["distinct_ports"] = distinct_json(s.distinct_ports());
     j["distinct_dsts"] = distinct_json(s.distinct_dsts());
     j["top_ports"] = ports_json(s.top_ports(5));
     j["rule"] = v.rule;
     j["numbers"] = v.numbers;
-    json fp = json::object();
-    for (unsigned f = 0; f < PS_FP_COUNT; ++f) fp[std::string(fingerprint_name(f))] = s.fp_hits[f];
-    j["fingerprint"] = {{"tcp_probes", s.tcp_probes},
-                        {"udp_same_sport", s.udp_same_sport},
-                        {"udp_empty", s.udp_empty},
-                        {"hits", fp},
-                        {"first_probe",
-                         {{"ttl", s.first_probe.ttl},
-                          {"window", s.first_probe.window},
-                          {"ip_id", s.first_probe.ip_id},
-                          {"options", opts_shape_name(s.first_probe.opts_shape)},
-                          {"mss", s.first_probe.mss},
-                          {"sport", s.first_probe.sport},
-                          {"seq", s.first_probe.seq}}}};
+    json& fp = j["fingerprint"];
+    fp["tcp_probes"] = s.tcp_probes;
+    fp["udp_same_sport"] = s.udp_same_sport;
+    fp["udp_empty"] = s.udp_empty;
+    json& hits = fp["hits"];
+    hits = json::object();
+    for (unsigned f = 0; f < PS_FP_COUNT; ++f)
+        hits[std::string(fingerprint_name(f))] = s.fp_hits[f];
+    json& first = fp["first_probe"];
+    first["ttl"] = s.first_probe.ttl;
+    first["window"] = s.first_probe.window;
+    first["ip_id"] = s.first_probe.ip_id;
+    first["options"] = opts_shape_name(s.first_probe.opts_shape);
+    first["mss"] = s.first_probe.mss;
+    first["sport"] = s.first_probe.sport;
+    first["seq"] = s.first_probe.seq;
     j["detect_s"] = (iv.now_ns > s.first_seen_ns ? iv.now_ns - s.first_seen_ns : 0) / 1e9;
     return j;
 }
 
 json IntervalProcessor::scanner_end_record(uint64_t now_ns, const SourceState& s) const {
-    json total = json::object();
+    json j = json::object();
+    j["type"] = "scanner_end";
+    j["time"] = rfc3339(ctx_.clock.to_unix_ns(now_ns));
+    j["interface"] = ctx_.iface;
+    j["src"] = format_addr(s.addr.data());
+    j["first_seen"] = rfc3339(ctx_.clock.to_unix_ns(s.first_seen_ns));
+    j["last_seen"] = rfc3339(ctx_.clock.to_unix_ns(s.last_seen_ns));
+    j["duration_s"] = (s.last_seen_ns - s.first_seen_ns) / 1e9;
+    j["packets"] = s.total_packets();
+    json& total = j["total"];
+    total = json::object();
     for (unsigned c = 0; c < PS_SRC_CLASS_COUNT; ++c)
         total[std::string(class_name(c))] = s.total[c];
-    return {{"type", "scanner_end"},
-            {"time", rfc3339(ctx_.clock.to_unix_ns(now_ns))},
-            {"interface", ctx_.iface},
-            {"src", format_addr(s.addr.data())},
-            {"first_seen", rfc3339(ctx_.clock.to_unix_ns(s.first_seen_ns))},
-            {"last_seen", rfc3339(ctx_.clock.to_unix_ns(s.last_seen_ns))},
-            {"duration_s", (s.last_seen_ns - s.first_seen_ns) / 1e9},
-            {"packets", s.total_packets()},
-            {"total", total},
-            {"peak_distinct_ports", s.peak_ports},
-            {"peak_distinct_dsts", s.peak_dsts},
-            {"pattern", s.verdict ? s.verdict->pattern : ""},
-            {"tool", s.verdict && s.verdict->tool ? json(s.verdict->tool->name) : json(nullptr)}};
+    j["peak_distinct_ports"] = s.peak_ports;
+    j["peak_distinct_dsts"] = s.peak_dsts;
+    j["pattern"] = s.verdict ? s.verdict->pattern : "";
+    json& tool = j["tool"];  // null unless a tool matched
+    if (s.verdict && s.verdict->tool) tool = s.verdict->tool->name;
+    return j;
 }
 
 json IntervalProcessor::flood_end_record(uint64_t now_ns, const Flood& f) const {
@@ -279,8 +282,8 @@ void IntervalProcessor::process(Interval& iv, const Emit& emit) {
         if (!v.scanner && !is_back) continue;
         if (rdns_ && !s.verdict) rdns_->request(s.addr);
         if (s.verdict && s.verdict->same_verdict(v)) continue;
-        s.verdict = std::make_shared<const Verdict>(v);
         if (v.scanner) emit(scanner_record(iv, s, v));
+        s.verdict = std::make_shared<const Verdict>(std::move(v));
     }
     if (!victims.empty()) {
         std::sort(victims.rbegin(), victims.rend());

@@ -9,9 +9,11 @@ namespace probescope {
 using nlohmann::json;
 
 static json header(const RecordContext& ctx, const Interval& iv, const char* type) {
-    return json{{"type", type},
-                {"time", rfc3339(ctx.clock.to_unix_ns(iv.now_ns))},
-                {"interface", ctx.iface}};
+    json j = json::object();
+    j["type"] = type;
+    j["time"] = rfc3339(ctx.clock.to_unix_ns(iv.now_ns));
+    j["interface"] = ctx.iface;
+    return j;
 }
 
 static double rate(uint64_t n, double seconds) { return seconds > 0 ? n / seconds : 0.0; }
@@ -29,9 +31,10 @@ json stats_record(const RecordContext& ctx, const Interval& iv) {
     json flags = json::array();
     for (unsigned f = 0; f < 256; ++f) {
         if (iv.delta.tcp_flags[f] == 0) continue;
-        flags.push_back({{"flags", tcp_flags_name(static_cast<uint8_t>(f))},
-                         {"value", f},
-                         {"packets", iv.delta.tcp_flags[f]}});
+        json& row = flags.emplace_back(json::object());
+        row["flags"] = tcp_flags_name(static_cast<uint8_t>(f));
+        row["value"] = f;
+        row["packets"] = iv.delta.tcp_flags[f];
     }
     j["tcp_flags"] = std::move(flags);
     j["total_packets"] = iv.cumulative.packets;
@@ -53,13 +56,18 @@ json stats_record(const RecordContext& ctx, const Interval& iv) {
 }
 
 json port_item_json(uint32_t item, uint64_t packets) {
-    json j{{"proto", port_proto_name(PS_PORT_SLOT_PROTO(item))}, {"packets", packets}};
+    json j = json::object();
+    j["proto"] = port_proto_name(PS_PORT_SLOT_PROTO(item));
+    j["packets"] = packets;
     if (PS_PORT_SLOT_PROTO(item) != PS_PORT_SLOT_ICMP) j["port"] = PS_PORT_SLOT_PORT(item);
     return j;
 }
 
-static json distinct_json(const DistinctCount& d) {
-    return {{"value", d.value}, {"exact", d.exact}};
+json distinct_json(const DistinctCount& d) {
+    json j = json::object();
+    j["value"] = d.value;
+    j["exact"] = d.exact;
+    return j;
 }
 
 json source_record(const RecordContext& ctx, const Interval& iv, const SourceState& s) {
