@@ -18,9 +18,11 @@ nlohmann::json stats_record(const RecordContext& ctx, const Interval& iv);
 nlohmann::json source_record(const RecordContext& ctx, const Interval& iv, const SourceState& s);
 nlohmann::json port_record(const RecordContext& ctx, const Interval& iv, const PortSample& p);
 
-// Records are built key by key (j["k"] = v), never from nested initializer lists: nlohmann
-// copies every element of an initializer list, and a scanner record built that way took
-// twice as long (a 7-key object: 2.1-3.2 us against 0.9-1.5 here).
+// The records written per source (source, scanner, scanner_end) and the stats record's rows
+// are built key by key (j["k"] = v), not from nested initializer lists: nlohmann copies every
+// element of an initializer list (a 7-key object took 2.1-3.2 us that way against 0.9-1.5 key
+// by key on the bench host; README, Benchmarks). Records written once per interval may use
+// initializer lists.
 
 // {"proto":"tcp","port":22,"packets":3} for one exact port slot.
 nlohmann::json port_item_json(uint32_t item, uint64_t packets);
