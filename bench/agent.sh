@@ -10,8 +10,9 @@
 # AGENT_THIRD_MAX (100000): runs of at most this many sources also time a third interval of the
 # same sources, whose verdicts change (a burst of scanner records). AGENT_NOTHP_SOURCES (1000000;
 # empty to skip): the run with records again without transparent huge pages (--no-thp).
-# To profile the steady and third intervals alone: mkfifo /tmp/ctl; perf record -D -1
-# --control=fifo:/tmp/ctl -g -- taskset -c 0 TOOL --sources 100000 --perf-control /tmp/ctl
+# To profile the steady and third intervals alone: mkfifo /tmp/ctl /tmp/ack; perf record -D -1
+# --control=fifo:/tmp/ctl,/tmp/ack -g -- taskset -c 0 TOOL --sources 100000
+# --perf-control /tmp/ctl,/tmp/ack
 set -euo pipefail
 [ $# -eq 2 ] || {
 	echo "usage: bench/agent.sh BUILD_DIR BENCH_OUT" >&2

@@ -121,12 +121,18 @@ struct Step {
     Usage drain_use, classify_use;  // deltas over each phase
 };
 
-// perf record --control=fifo:CTL: the steady and third intervals switch perf's sampling on and
-// off around themselves (--perf-control), so a profile holds those intervals alone.
+// perf record --control=fifo:CTL[,ACK]: the steady and third intervals switch perf's sampling
+// on and off around themselves (--perf-control), so a profile holds those intervals alone.
+// With ACK, each switch waits for perf's "ack": without it, perf may switch a little late.
 std::ofstream perf_ctl;
+std::ifstream perf_ack;
 
 void perf_switch(const char* what) {
-    if (perf_ctl.is_open()) perf_ctl << what << std::endl;
+    if (!perf_ctl.is_open()) return;
+    perf_ctl << what << std::endl;
+    std::string reply;
+    if (perf_ack.is_open() && !std::getline(perf_ack, reply))
+        throw Error("perf closed its --perf-control ack FIFO");
 }
 
 Step one_interval(MapDrain& drain, IntervalProcessor& proc, const Clock& clock,
@@ -571,8 +577,8 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     std::string ctl;
     app.add_option("--perf-control", ctl,
-                   "perf record --control=fifo:CTL's FIFO: sampling is on during the steady and "
-                   "third intervals only");
+                   "CTL[,ACK]: the FIFOs of perf record --control=fifo:CTL[,ACK]; sampling is on "
+                   "during the steady and third intervals only");
     bool no_thp = false;
     app.add_flag("--no-thp", no_thp,
                  "Run without transparent huge pages (PR_SET_THP_DISABLE), as on a host whose "
@@ -582,8 +588,14 @@ int main(int argc, char** argv) {
         if (no_thp && prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0)
             throw Error(errno_text("cannot disable transparent huge pages", errno));
         if (!ctl.empty()) {
-            perf_ctl.open(ctl);
-            if (!perf_ctl) throw Error("cannot open --perf-control " + ctl);
+            const size_t comma = ctl.find(',');
+            const std::string path = ctl.substr(0, comma);
+            perf_ctl.open(path);
+            if (!perf_ctl) throw Error("cannot open --perf-control " + path);
+            if (comma != std::string::npos) {
+                perf_ack.open(ctl.substr(comma + 1));
+                if (!perf_ack) throw Error("cannot open --perf-control " + ctl.substr(comma + 1));
+            }
         }
         nlohmann::json runs = nlohmann::json::array();
         for (uint32_t n : sizes) {
