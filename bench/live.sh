@@ -6,7 +6,8 @@
 # (a monitor port); then a control, the mix's scan alone to the target's MAC, which says what
 # the peers report without the flood. Knobs: LIVE_FRAMES (3000000) frames offered in each,
 # LIVE_SCAN_SHARE (0.05), LIVE_V6_SHARE (0.1), LIVE_MAX_SOURCES (262144), LIVE_SPLIT_FRAMES
-# (1000000) frames per run of the rate split, LIVE_CONTROL_FRAMES (the mix's scan frames).
+# (1000000) frames per run of the rate split, LIVE_CONTROL_FRAMES (the mix's scan frames),
+# BLAST_SENDER (auto: live XDP frames, or AF_PACKET where the kernel refuses them; live; packet).
 set -euo pipefail
 [ $# -eq 2 ] || {
 	echo "usage: bench/live.sh BUILD_DIR BENCH_OUT" >&2
@@ -93,7 +94,7 @@ run_config() {
 	agent_cpu0=$(cpu_s "$agent_pid") tcpdump_cpu0=$(cpu_s "$tcpdump_pid")
 	scanlogd_cpu0=$(cpu_s "$scanlogd_pid") gen_cpu0=$(child_cpu_s)
 	soft0=$(softirq_s) busy0=$(busy_s)
-	in_scan "$BLAST" --iface "$LAB_SCAN_IF" --dst-mac "$mac" --dst "$LAB_TGT_IP" \
+	in_scan "$BLAST" --sender "${BLAST_SENDER:-auto}" --iface "$LAB_SCAN_IF" --dst-mac "$mac" --dst "$LAB_TGT_IP" \
 		--dst6 "$LAB_TGT_IP6" --scan-src 198.51.100.11 --scan-sources 30 --scan-ports 1024 \
 		--scan-share "$share" --v6-share "$v6" --count "$frames" >"$D/gen.json"
 	gen_cpu1=$(child_cpu_s) soft1=$(softirq_s) busy1=$(busy_s)
@@ -175,7 +176,7 @@ run_config control "$LAB_TGT_MAC" "$control_frames" 1 0
 # first frame) and the flood alone (a new source nearly every frame).
 split_frames=${LIVE_SPLIT_FRAMES:-1000000}
 offer() {
-	in_scan "$BLAST" --iface "$LAB_SCAN_IF" --dst-mac 02:00:00:00:00:99 --dst "$LAB_TGT_IP" \
+	in_scan "$BLAST" --sender "${BLAST_SENDER:-auto}" --iface "$LAB_SCAN_IF" --dst-mac 02:00:00:00:00:99 --dst "$LAB_TGT_IP" \
 		--dst6 "$LAB_TGT_IP6" --scan-src 198.51.100.11 --scan-sources 30 --scan-ports 1024 \
 		--count "$split_frames" "$@" | jq '{offered, seconds, offered_pps}'
 }
@@ -218,14 +219,11 @@ jq -r '
 		"Softirq CPU during the offer: \(.softirq_cpu_s) s; whole machine busy: \(.machine_busy_cpu_s) s. Target (probescope counts every frame offered): **\(if .target_met then "met" else "not met" end)**.",
 		"";
 	"## Live end to end (item 3)\n",
-	"Generator: `probescope-blast` (\(.delivered.generator)): bpf/gen_redirect.bpf.c rewrites a",
-	"template SYN per frame and `bpf_redirect`s it out of the scanner-side veth into the target",
+	"Generator: `probescope-blast` (\(.delivered.generator)): \(if (.delivered.generator | startswith("AF_PACKET")) then "this kernel refuses BPF_F_TEST_XDP_LIVE_FRAMES, so it writes each frame (bpf/gen_frame.h) in user space and sends it through an AF_PACKET socket bound to the scanner-side veth, the qdisc bypassed, into the target" else "bpf/gen_redirect.bpf.c writes each frame (bpf/gen_frame.h) into a live XDP frame and `bpf_redirect`s it out of the scanner-side veth into the target" end)",
 	"namespace, where probescope is attached \(.delivered.xdp_mode). Mix: \(.delivered.offered_mix.flood_v4)",
 	"spoofed IPv4 SYNs from 240.0.0.0/4 to port 80, \(.delivered.offered_mix.flood_v6) spoofed IPv6 SYNs from",
 	"2001:db8::/32, and \(.delivered.offered_mix.scan_v4) nmap-shaped SYNs from 30 TEST-NET scanners walking",
-	"ports 1-1024, all with valid checksums. *Offered* is the veth'\''s own count of frames it put into",
-	"the target'\''s receive ring (ethtool `tx_queue_*_xdp_xmit`); frames refused because that ring",
-	"was full are counted apart. The target'\''s receive path (XDP, then the stack for XDP_PASS)",
+	"ports 1-1024, all with valid checksums. \(if (.delivered.generator | startswith("AF_PACKET")) then "*Offered* is the frames the socket took less the veth'\''s own drops (`tx_dropped`: the target'\''s receive ring was full), which are counted apart as refused" else "*Offered* is the veth'\''s own count of frames it put into the target'\''s receive ring (ethtool `tx_queue_*_xdp_xmit`); frames refused because that ring was full are counted apart" end). The target'\''s receive path (XDP, then the stack for XDP_PASS)",
 	"runs in softirq on the generator'\''s CPU, so the offered rate is bounded by the target'\''s cost",
 	"per frame, not by the generator. CPU: /proc/PID/stat utime+stime over the offer (the",
 	"generator'\''s includes that softirq work), machine-wide softirq from /proc/stat. scanlogd",

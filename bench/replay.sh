@@ -3,7 +3,8 @@
 # `tcpdump -r FILE -w /dev/null` (the floor for reading) on the same capture.
 # Usage: bench/replay.sh BUILD_DIR BENCH_OUT   (as root; writes BENCH_OUT/replay.md and replay.json)
 # Knobs: REPLAY_FRAMES (300000) frames generated into the capture, REPLAY_ROUNDS (ROUNDS, else
-# 3; the best is kept), REPLAY_CAPTURE (an existing capture to use instead).
+# 3; the best is kept), REPLAY_CAPTURE (an existing capture to use instead), BLAST_SENDER
+# (probescope-blast --sender: auto, live, packet).
 set -euo pipefail
 [ $# -eq 2 ] || {
 	echo "usage: bench/replay.sh BUILD_DIR BENCH_OUT" >&2
@@ -44,7 +45,7 @@ make_capture() {
 		2>"$TMP/tcpdump.err" &
 	tcpdump_pid=$!
 	wait_for "$TMP/tcpdump.err" 10 "listening on" || exit 1
-	in_scan "$BLAST" --iface "$LAB_SCAN_IF" --dst-mac "$LAB_TGT_MAC" --dst "$LAB_TGT_IP" \
+	in_scan "$BLAST" --sender "${BLAST_SENDER:-auto}" --iface "$LAB_SCAN_IF" --dst-mac "$LAB_TGT_MAC" --dst "$LAB_TGT_IP" \
 		--dst6 "$LAB_TGT_IP6" --scan-share 0.05 --v6-share 0.1 --count "$FRAMES" >"$TMP/gen.json"
 	sleep 1
 	kill -INT "$tcpdump_pid"

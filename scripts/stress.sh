@@ -7,7 +7,8 @@
 # It fails when memlock moved, nmap was not named, or a stats record came more than two
 # intervals (2 s) after the previous one.
 # Usage: scripts/stress.sh   (as root, after scripts/build.sh; BUILD_DIR env, default build)
-# Knobs: STRESS_FRAMES (10000000), STRESS_MAX_SOURCES (65536), STRESS_V6_SHARE (0.5).
+# Knobs: STRESS_FRAMES (10000000), STRESS_MAX_SOURCES (65536), STRESS_V6_SHARE (0.5),
+# BLAST_SENDER (probescope-blast --sender: auto, live, packet).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=$(cd "${BUILD_DIR:-$ROOT/build}" && pwd)
@@ -59,7 +60,7 @@ sampler_pid=$!
 start=$(date +%s.%N)
 in_scan nmap -sS -T4 -n -Pn -p 1-1000 "$LAB_TGT_IP" >"$TMP/nmap.out" 2>&1 &
 nmap_pid=$!
-in_scan "$BLAST" --iface "$LAB_SCAN_IF" --dst-mac "$LAB_TGT_MAC" --dst "$LAB_TGT_IP" \
+in_scan "$BLAST" --sender "${BLAST_SENDER:-auto}" --iface "$LAB_SCAN_IF" --dst-mac "$LAB_TGT_MAC" --dst "$LAB_TGT_IP" \
 	--dst6 "$LAB_TGT_IP6" --scan-share 0 --v6-share "$V6_SHARE" --count "$FRAMES" >"$TMP/gen.json"
 end=$(date +%s.%N)
 wait "$nmap_pid" || true
