@@ -93,12 +93,16 @@ read -r td_wall td_cpu <"$TMP/td"
 read -r one_wall one_cpu <"$TMP/ps1"
 read -r j1_wall j1_cpu <"$TMP/ps_j1"
 
+# What the generator said it sent (none for a capture given in REPLAY_CAPTURE).
+gen=null
+[ -n "${REPLAY_CAPTURE:-}" ] || gen=$(cat "$TMP/gen.json")
 jq -n --argjson records "$records" --argjson bytes "$bytes" --arg cap "${REPLAY_CAPTURE:-generated}" \
+	--argjson gen "$gen" \
 	--argjson ps_wall "$ps_wall" --argjson ps_cpu "$ps_cpu" \
 	--argjson td_wall "$td_wall" --argjson td_cpu "$td_cpu" --argjson rounds "$ROUNDS" \
 	--argjson one_wall "$one_wall" --argjson one_cpu "$one_cpu" \
 	--argjson j1_wall "$j1_wall" --argjson j1_cpu "$j1_cpu" --argjson jobs "$JOBS" '{
-	capture: $cap, records: $records, bytes: $bytes, rounds: $rounds, jobs: $jobs,
+	capture: $cap, records: $records, bytes: $bytes, rounds: $rounds, jobs: $jobs, generator: $gen,
 	probescope: {wall_s: $ps_wall, cpu_s: $ps_cpu, pps: ($records / $ps_wall | round),
 		pps_per_cpu_s: (if $ps_cpu > 0 then $records / $ps_cpu | round else null end)},
 	probescope_jobs1: {wall_s: $j1_wall, cpu_s: $j1_cpu, pps: ($records / $j1_wall | round),
@@ -116,7 +120,7 @@ jq -n --argjson records "$records" --argjson bytes "$bytes" --arg cap "${REPLAY_
 
 jq -r '
 	"## Replay throughput (item 5)\n",
-	"Capture: \(if .capture == "generated" then "the live part'\''s mix (spoofed IPv4/IPv6 SYN flood and a 30-source SYN scan), taken by tcpdump on a lab veth" else .capture end): \(.records) packets, \(.bytes) bytes. Best wall time of \(.rounds) runs; CPU is user + system of that run. `probescope replay --max-sources 524288 --output /dev/null FILE` runs every packet through the XDP program (BPF_PROG_TEST_RUN) and classifies each interval; `tcpdump -n -r FILE -w /dev/null` only reads and writes.\n",
+	"Capture: \(if .capture == "generated" then "the live part'\''s mix (spoofed IPv4/IPv6 SYN flood and a 30-source SYN scan), taken by tcpdump (filter `tcp`) on a lab veth" else .capture end): \(.records) packets, \(.bytes) bytes\(if .generator then " (the generator, `probescope-blast` (\(.generator.generator)), wrote \(.generator.redirected) frames, offered \(.generator.offered) and had \(.generator.ring_full) refused; the capture also holds what the target sent back)" else "" end). Best wall time of \(.rounds) runs; CPU is user + system of that run. `probescope replay --max-sources 524288 --output /dev/null FILE` runs every packet through the XDP program (BPF_PROG_TEST_RUN) and classifies each interval; `tcpdump -n -r FILE -w /dev/null` only reads and writes.\n",
 	"| reader | wall s | CPU s | packets/s (wall) | packets per CPU second |",
 	"|---|---|---|---|---|",
 	"| probescope replay (\(.jobs) workers, the default here) | \(.probescope.wall_s) | \(.probescope.cpu_s) | \(.probescope.pps) | \(.probescope.pps_per_cpu_s) |",
