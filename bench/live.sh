@@ -140,6 +140,7 @@ run_config() {
 			ring_full_refused: $g.ring_full,
 			offered_seconds: $g.seconds,
 			offered_pps: $g.offered_pps,
+			device_busy: ($g.device_busy // null),
 			probescope: {
 				packets: ([$ps[].packets] | add),
 				tcp_syn: $syn,
@@ -223,7 +224,7 @@ jq -r '
 	"namespace, where probescope is attached \(.delivered.xdp_mode). Mix: \(.delivered.offered_mix.flood_v4)",
 	"spoofed IPv4 SYNs from 240.0.0.0/4 to port 80, \(.delivered.offered_mix.flood_v6) spoofed IPv6 SYNs from",
 	"2001:db8::/32, and \(.delivered.offered_mix.scan_v4) nmap-shaped SYNs from 30 TEST-NET scanners walking",
-	"ports 1-1024, all with valid checksums. \(if (.delivered.generator | startswith("AF_PACKET")) then "*Offered* is the frames the socket took less the veth'\''s own drops (`tx_dropped`: the target'\''s receive ring was full), which are counted apart as refused" else "*Offered* is the veth'\''s own count of frames it put into the target'\''s receive ring (ethtool `tx_queue_*_xdp_xmit`); frames refused because that ring was full are counted apart" end). The target'\''s receive path (XDP, then the stack for XDP_PASS)",
+	"ports 1-1024, all with valid checksums. \(if (.delivered.generator | startswith("AF_PACKET")) then "*Offered* is the frames the socket took: when the veth stops its queue because the target'\''s receive ring is full, the sender waits and sends the frame again (\(.delivered.device_busy // 0) times in the delivered run), so a veth that applies backpressure refuses none; one that does not drops them, and its `tx_dropped` is counted apart as refused" else "*Offered* is the veth'\''s own count of frames it put into the target'\''s receive ring (ethtool `tx_queue_*_xdp_xmit`); frames refused because that ring was full are counted apart" end). The target'\''s receive path (XDP, then the stack for XDP_PASS)",
 	"runs in softirq on the generator'\''s CPU, so the offered rate is bounded by the target'\''s cost",
 	"per frame, not by the generator. CPU: /proc/PID/stat utime+stime over the offer (the",
 	"generator'\''s includes that softirq work), machine-wide softirq from /proc/stat. scanlogd",
