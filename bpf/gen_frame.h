@@ -12,11 +12,7 @@
 #ifndef PROBESCOPE_GEN_FRAME_H
 #define PROBESCOPE_GEN_FRAME_H
 
-#ifndef __VMLINUX_H__
-#include <linux/types.h>
-#endif
-
-#define GEN_INLINE static inline __attribute__((always_inline))
+#include "probescope/abi.h" /* PS_ALWAYS_INLINE, and the kernel types either side */
 
 enum gen_mode {
 	GEN_FLOOD_V4 = 0, /* random source in 240.0.0.0/4, random port and seq, to flood_port */
@@ -30,7 +26,7 @@ enum gen_mode {
 #define GEN_IP6_LEN 40
 #define GEN_TCP_LEN 24 /* with the MSS option nmap sends */
 #define GEN_FRAME_LEN (GEN_ETH_LEN + GEN_IP6_LEN + GEN_TCP_LEN)
-#define GEN_RANDOM_WORDS 5 /* random 32-bit words a frame may use */
+#define GEN_RANDOM_WORDS 5 /* random 32-bit words a flood frame uses (a scan frame none) */
 
 /*
  * What a run generates; addresses and ports in host order. Read through a volatile pointer:
@@ -50,7 +46,7 @@ struct gen_config {
 };
 
 /* The mode of frame number frame_no of a run. */
-GEN_INLINE __u32 gen_mode_of(const volatile struct gen_config *c, __u64 frame_no)
+PS_ALWAYS_INLINE __u32 gen_mode_of(const volatile struct gen_config *c, __u64 frame_no)
 {
 	__u32 slot = frame_no % 1000;
 
@@ -61,13 +57,13 @@ GEN_INLINE __u32 gen_mode_of(const volatile struct gen_config *c, __u64 frame_no
 	return GEN_FLOOD_V4;
 }
 
-GEN_INLINE void gen_put16(__u8 *p, __u32 v)
+PS_ALWAYS_INLINE void gen_put16(__u8 *p, __u32 v)
 {
 	p[0] = v >> 8;
 	p[1] = v;
 }
 
-GEN_INLINE void gen_put32(__u8 *p, __u32 v)
+PS_ALWAYS_INLINE void gen_put32(__u8 *p, __u32 v)
 {
 	p[0] = v >> 24;
 	p[1] = v >> 16;
@@ -76,7 +72,7 @@ GEN_INLINE void gen_put32(__u8 *p, __u32 v)
 }
 
 /* The ones' complement sum of len (even) bytes as big-endian words, not folded. */
-GEN_INLINE __u32 gen_sum(const __u8 *p, int len)
+PS_ALWAYS_INLINE __u32 gen_sum(const __u8 *p, int len)
 {
 	__u32 s = 0;
 
@@ -85,7 +81,7 @@ GEN_INLINE __u32 gen_sum(const __u8 *p, int len)
 	return s;
 }
 
-GEN_INLINE __u32 gen_fold(__u32 s)
+PS_ALWAYS_INLINE __u32 gen_fold(__u32 s)
 {
 	s = (s & 0xffff) + (s >> 16);
 	s = (s & 0xffff) + (s >> 16);
@@ -93,7 +89,7 @@ GEN_INLINE __u32 gen_fold(__u32 s)
 }
 
 /* A SYN with window 1024 and MSS 1460 (nmap's shape), checksummed over pseudo, its header sum. */
-GEN_INLINE void gen_syn(__u8 *tcp, __u32 sport, __u32 dport, __u32 seq, __u32 pseudo)
+PS_ALWAYS_INLINE void gen_syn(__u8 *tcp, __u32 sport, __u32 dport, __u32 seq, __u32 pseudo)
 {
 	gen_put16(tcp, sport);
 	gen_put16(tcp + 2, dport);
@@ -111,7 +107,7 @@ GEN_INLINE void gen_syn(__u8 *tcp, __u32 sport, __u32 dport, __u32 seq, __u32 ps
 }
 
 /* scan_n: the frame's place in the scanners' (source, port) walk; rnd: the flood's randomness. */
-GEN_INLINE void gen_v4(__u8 *f, const volatile struct gen_config *c, int scan, __u64 scan_n,
+PS_ALWAYS_INLINE void gen_v4(__u8 *f, const volatile struct gen_config *c, int scan, __u64 scan_n,
 		       const __u32 *rnd)
 {
 	__u8 *ip = f + GEN_ETH_LEN, *tcp = ip + GEN_IP4_LEN;
@@ -148,7 +144,7 @@ GEN_INLINE void gen_v4(__u8 *f, const volatile struct gen_config *c, int scan, _
 	gen_syn(tcp, sport, dport, seq, gen_sum(ip + 12, 8) + 6 + GEN_TCP_LEN);
 }
 
-GEN_INLINE void gen_v6(__u8 *f, const volatile struct gen_config *c, const __u32 *rnd)
+PS_ALWAYS_INLINE void gen_v6(__u8 *f, const volatile struct gen_config *c, const __u32 *rnd)
 {
 	__u8 *ip6 = f + GEN_ETH_LEN, *tcp = ip6 + GEN_IP6_LEN;
 
@@ -168,21 +164,19 @@ GEN_INLINE void gen_v6(__u8 *f, const volatile struct gen_config *c, const __u32
 }
 
 /*
- * Writes frame number frame_no of a run into the GEN_FRAME_LEN bytes at f, from its EtherType
- * on, and returns its mode. *scan_next, the scanners' walk, moves on for a scan frame.
+ * Writes a frame of mode m (gen_mode_of) into the GEN_FRAME_LEN bytes at f, from its EtherType
+ * on. *scan_next, the scanners' walk, moves on for a scan frame; rnd is read only for a flood
+ * frame, so a sender draws its random words only for those.
  */
-GEN_INLINE __u32 gen_frame(__u8 *f, const volatile struct gen_config *c, __u64 frame_no,
-			   __u64 *scan_next, const __u32 *rnd)
+PS_ALWAYS_INLINE void gen_frame(__u8 *f, const volatile struct gen_config *c, __u32 m,
+				__u64 *scan_next, const __u32 *rnd)
 {
-	__u32 m = gen_mode_of(c, frame_no);
-
 	if (m == GEN_FLOOD_V6)
 		gen_v6(f, c, rnd);
 	else if (m == GEN_SCAN_V4)
 		gen_v4(f, c, 1, (*scan_next)++, rnd);
 	else
 		gen_v4(f, c, 0, 0, rnd);
-	return m;
 }
 
 #endif /* PROBESCOPE_GEN_FRAME_H */

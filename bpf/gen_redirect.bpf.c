@@ -28,13 +28,14 @@ int gen_redirect(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
-	__u32 rnd[GEN_RANDOM_WORDS], m;
+	__u32 rnd[GEN_RANDOM_WORDS] = {}, m = gen_mode_of(&cfg, frame_next++);
 
 	if (data + GEN_FRAME_LEN > end)
 		return XDP_ABORTED;
-	for (int i = 0; i < GEN_RANDOM_WORDS; i++)
-		rnd[i] = bpf_get_prandom_u32();
-	m = gen_frame(data, &cfg, frame_next++, &scan_next, rnd);
+	if (m != GEN_SCAN_V4) /* a scan frame takes no randomness: no helper calls */
+		for (int i = 0; i < GEN_RANDOM_WORDS; i++)
+			rnd[i] = bpf_get_prandom_u32();
+	gen_frame(data, &cfg, m, &scan_next, rnd);
 	if (m < GEN_MODE_COUNT)
 		frames[m]++;
 	return bpf_redirect(out_ifindex, 0);

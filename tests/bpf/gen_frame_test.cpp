@@ -117,7 +117,8 @@ std::vector<uint8_t> headers(const std::vector<uint8_t>& f) {
 std::vector<uint8_t> user_frame(const gen_config& c, uint64_t n, __u64& scan_next,
                                 const std::array<__u32, GEN_RANDOM_WORDS>& rnd, uint32_t* mode) {
     std::vector<uint8_t> f(GEN_FRAME_LEN, 0);
-    *mode = gen_frame(f.data(), &c, n, &scan_next, rnd.data());
+    *mode = gen_mode_of(&c, n);
+    gen_frame(f.data(), &c, *mode, &scan_next, rnd.data());
     return f;
 }
 

@@ -259,9 +259,11 @@ int send_packet(const Options& o, const gen_config& cfg, unsigned ifindex, const
     int rc = 0;
     while (uint64_t n = budget.next(done, kBatch)) {
         for (uint64_t i = 0; i < n; ++i) {
-            __u32 rnd[GEN_RANDOM_WORDS];
-            for (auto& w : rnd) w = static_cast<__u32>(next_random(rng));
-            out.frames[gen_frame(bufs[i].data(), &cfg, frame_no++, &scan_next, rnd)]++;
+            __u32 rnd[GEN_RANDOM_WORDS] = {}, m = gen_mode_of(&cfg, frame_no++);
+            if (m != GEN_SCAN_V4)
+                for (auto& w : rnd) w = static_cast<__u32>(next_random(rng));
+            gen_frame(bufs[i].data(), &cfg, m, &scan_next, rnd);
+            out.frames[m]++;
         }
         for (uint64_t sent = 0; sent < n;) {
             int r = sendmmsg(fd, &msgs[sent], static_cast<unsigned>(n - sent), 0);
