@@ -19,7 +19,8 @@ exact package name (linux-image-6.1.0-56-cloud-amd64), or "host". Default: 6.1 6
   --build-dir DIR  build to test (default build-vm/; the needed targets are built there)
   --timeout SECS   bound on each guest (default 1200, or $VMTEST_TIMEOUT)
 
-Environment: VMTEST_CACHE (default vmtest/.cache), VMTEST_SMP (guest CPUs, default 2: the per-CPU port counters are summed across two),
+Environment: VMTEST_CACHE (default vmtest/.cache), VMTEST_BOOT_TIMEOUT (default 300: a guest
+whose suite has not started by then hung booting, and is stopped and booted again, 3 boots at most), VMTEST_SMP (guest CPUs, default 2: the per-CPU port counters are summed across two),
 VMTEST_ACCEL (kvm or tcg; default kvm when /dev/kvm and vmx/svm are there, else tcg),
 VMTEST_KEEP_LOGS=1 (keep the serial logs in the cache's logs/).
 EOF
@@ -29,6 +30,7 @@ VMTEST_DIR=$(cd "$(dirname "$0")" && pwd)
 SRC_DIR=$(dirname "$VMTEST_DIR")
 CACHE=${VMTEST_CACHE:-$VMTEST_DIR/.cache}
 TIMEOUT=${VMTEST_TIMEOUT:-1200}
+BOOT_TIMEOUT=${VMTEST_BOOT_TIMEOUT:-300}
 SMP=${VMTEST_SMP:-2}
 BUILD_DIR=$SRC_DIR/build-vm
 UNSAFE=0
@@ -59,6 +61,7 @@ done
 [ -z "$OBJECT" ] || [ "$ONLY" = verifier ] || die "--object needs --verifier-only or --unsafe-check"
 [ -z "$OBJECT" ] || [ -f "$OBJECT" ] || die "no such BPF object: $OBJECT"
 [[ $TIMEOUT =~ ^[0-9]+$ ]] || die "--timeout wants whole seconds, got '$TIMEOUT'"
+[[ $BOOT_TIMEOUT =~ ^[0-9]+$ ]] || die "VMTEST_BOOT_TIMEOUT wants whole seconds, got '$BOOT_TIMEOUT'"
 [ "$(id -u)" -eq 0 ] || die "run as root (it loads BPF programs and makes network namespaces)"
 for tool in qemu-system-x86_64 busybox apt-get dpkg-deb xz bpftool jq ip nsenter; do
 	command -v "$tool" >/dev/null || die "$tool is missing: run scripts/deps.sh"
@@ -174,16 +177,35 @@ make_initrd() { # PKG OUT
 	(cd "$ROOTFS" && find . | busybox cpio -o -H newc 2>/dev/null) | gzip -1 >"$2"
 }
 
-# Boots PKG's kernel on the initramfs; the serial console goes to LOG.
+# Boots PKG's kernel on the initramfs; the serial console goes to LOG. A guest whose suite has
+# not started (no "vmtest-kernel" line) after BOOT_TIMEOUT seconds hung booting: it is stopped
+# then, not at TIMEOUT, and the caller boots it again.
 boot() { # PKG LOG
-	local accel=(-accel "$ACCEL") extra=
+	local accel=(-accel "$ACCEL") extra= raw=$WORK/serial.raw pid start booted=0
 	[ -z "$ONLY" ] || extra=vmtest_only=$ONLY
 	make_initrd "$1" "$WORK/initrd.gz"
+	: >"$raw"
+	: >"$WORK/qemu.out"
+	start=$(date +%s)
 	# no_timer_check: on a busy host, TCG can fail the IO-APIC timer check and panic at boot.
 	timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 "${accel[@]}" -nodefaults -display none \
-		-serial stdio -m 768 -smp "$SMP" -kernel "$CACHE/$1/vmlinuz" -initrd "$WORK/initrd.gz" \
-		-append "console=ttyS0 panic=-1 quiet no_timer_check $extra" -no-reboot </dev/null 2>&1 |
-		sed -u 's/\r$//' >"$2" || true
+		-serial "file:$raw" -m 768 -smp "$SMP" -kernel "$CACHE/$1/vmlinuz" -initrd "$WORK/initrd.gz" \
+		-append "console=ttyS0 panic=-1 quiet no_timer_check $extra" -no-reboot \
+		</dev/null >>"$WORK/qemu.out" 2>&1 &
+	pid=$!
+	while kill -0 "$pid" 2>/dev/null; do
+		if [ "$booted" -eq 0 ]; then
+			if grep -q '^vmtest-kernel ' "$raw"; then
+				booted=1
+			elif [ $(($(date +%s) - start)) -ge "$BOOT_TIMEOUT" ]; then
+				echo "vmtest: no suite after ${BOOT_TIMEOUT}s: the guest hung booting; stopping it" >>"$WORK/qemu.out"
+				kill "$pid" 2>/dev/null || true
+			fi
+		fi
+		sleep 1
+	done
+	wait "$pid" || true
+	sed 's/\r$//' "$raw" "$WORK/qemu.out" >"$2"
 }
 
 # The same suite on this machine's kernel; its new kernel messages stand in for the guest's dmesg.
@@ -292,11 +314,11 @@ for k in "${KERNELS[@]}"; do
 		for attempt in 1 2 3; do
 			boot "$pkg" "$log"
 			# "vmtest-kernel" is the suite's first line, before any of probescope runs: a log
-			# without it is a guest kernel that died booting (under TCG, 6.12 once hit an int3
-			# in sched_clock_cpu while patching its text), so it is booted again, twice at most.
+			# without it is a guest kernel that died or hung booting (under TCG, 6.12 once hit an
+			# int3 in sched_clock_cpu while patching its text), so it is booted again, twice at most.
 			grep -q '^vmtest-kernel ' "$log" || [ "$attempt" -eq 3 ] || {
 				cp "$log" "$CACHE/logs/$k-boot$attempt.log"
-				echo "vmtest: $k: the guest kernel died booting, before the suite ran" \
+				echo "vmtest: $k: the guest kernel died or hung booting, before the suite ran" \
 					"(attempt $attempt of 3, log $CACHE/logs/$k-boot$attempt.log); booting again" >&2
 				continue
 			}
