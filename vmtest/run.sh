@@ -181,7 +181,7 @@ make_initrd() { # PKG OUT
 # not started (no "vmtest-kernel" line) after BOOT_TIMEOUT seconds hung booting: it is stopped
 # then, not at TIMEOUT, and the caller boots it again.
 boot() { # PKG LOG
-	local accel=(-accel "$ACCEL") extra= raw=$WORK/serial.raw pid start booted=0
+	local accel=(-accel "$ACCEL") extra='' raw=$WORK/serial.raw pid start booted=0
 	[ -z "$ONLY" ] || extra=vmtest_only=$ONLY
 	make_initrd "$1" "$WORK/initrd.gz"
 	: >"$raw"
