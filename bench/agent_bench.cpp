@@ -34,6 +34,7 @@
 #include "map_fill.h"
 #include "packet_builder.h"
 #include "probescope/track.h"
+#include "process_usage.h"
 #include "table_design.h"
 #include "xdp_session.h"
 
@@ -49,16 +50,6 @@ uint64_t proc_kb(const char* file, const std::string& field) {
     std::string line;
     while (std::getline(in, line)) {
         if (line.rfind(field + ":", 0) == 0) return std::stoull(line.substr(field.size() + 1));
-    }
-    return 0;
-}
-
-// What the kernel charges for a map (fdinfo "memlock"), in bytes.
-uint64_t map_memlock(int fd) {
-    std::ifstream in("/proc/self/fdinfo/" + std::to_string(fd));
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.rfind("memlock:", 0) == 0) return std::stoull(line.substr(8));
     }
     return 0;
 }
@@ -504,7 +495,7 @@ nlohmann::json measure(uint32_t n, uint32_t probes, size_t source_records, uint3
         return out;
     };
 
-    uint64_t memlock = map_memlock(prog->src_stats_fd());
+    uint64_t memlock = map_memlock_bytes(prog->src_stats_fd());
     uint64_t kernel_delta = avail0 > avail1 ? (avail0 - avail1) * 1024 : 0;
     nlohmann::json j = {
         {"sources", n},

@@ -9,6 +9,7 @@
 
 #include "huge_alloc.h"
 #include "probescope/abi.h"
+#include "process_usage.h"
 
 namespace probescope {
 
@@ -115,6 +116,8 @@ struct Interval {
     std::vector<PortSample> ports;  // the busiest ports of the interval (--top-ports)
     uint64_t ports_active = 0;      // ports probed in the interval, listed or not
     MapFill src_map;
+    uint64_t maps_memlock_bytes = 0;  // the kernel's charge for the program's counting maps
+    AgentUsage agent;                 // the process since the previous interval (UsageMeter)
 };
 
 }  // namespace probescope

@@ -261,6 +261,7 @@ void IntervalProcessor::process(Interval& iv, const Emit& emit) {
     stats["sources"] = {{"active", active.size()},
                         {"records", recorded.size()},
                         {"records_omitted", active.size() - recorded.size()}};
+    stats["agent"]["sources"] = table_.size();
     emit(stats);
     for (const auto& j : flood_records) emit(j);
     for (const SourceState* s : recorded) emit(source_record(ctx_, iv, *s));

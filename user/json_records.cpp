@@ -51,7 +51,12 @@ json stats_record(const RecordContext& ctx, const Interval& iv) {
                  {"src_pending",
                   {{"slots", iv.src_map.pending_slots},
                    {"first_probes", iv.delta.src_pending},
-                   {"drained", iv.src_map.pending_drained}}}};
+                   {"drained", iv.src_map.pending_drained}}},
+                 {"memlock_bytes", iv.maps_memlock_bytes}};
+    // IntervalProcessor adds agent.sources once the samples are absorbed.
+    json& agent = j["agent"];
+    agent["cpu_ms"] = iv.agent.cpu_ms;
+    agent["rss_bytes"] = iv.agent.rss_bytes;
     return j;
 }
 

@@ -8,6 +8,7 @@
 #include "interval.h"
 #include "mapped_array.h"
 #include "probescope/track.h"
+#include "process_usage.h"
 #include "xdp_session.h"
 
 namespace probescope {
@@ -58,7 +59,10 @@ public:
     void recycle(SourceSamples&& sources);
     // The last interval's stats record was not written (output full): fold its counts into
     // the next interval's, so that summing the written stats records still gives every packet.
-    void carry_over() { prev_ = before_; }
+    void carry_over() {
+        prev_ = before_;
+        usage_.carry_over();
+    }
     // The totals the last read_interval reported up to.
     const TotalsSnapshot& reported() const { return prev_; }
 
@@ -68,6 +72,8 @@ private:
     void claim_pending();
     void finish_entry(const ps_src_key& key, ps_src_stats& stats);
     int totals_fd_, src_fd_;
+    std::vector<int> counting_fds_;  // totals, src_stats, src_pending, port_stats, port_pkts
+    UsageMeter usage_;
     uint32_t src_capacity_;
     MappedArray ports_map_, port_pkts_map_;
     const ps_port_stats* ports_;

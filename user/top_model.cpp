@@ -401,6 +401,13 @@ void TopModel::on_stats(const json& j) {
         map_.evictions = u64(s, "evictions");
         map_.fill = num(s, "fill");
     }
+    if (auto a = j.find("agent"); a != j.end() && a->is_object()) {
+        agent_.known = true;
+        agent_.cpu_share = smp.seconds > 0 ? num(*a, "cpu_ms") / (smp.seconds * 1000) : 0;
+        agent_.rss_bytes = u64(*a, "rss_bytes");
+        auto m = j.find("maps");
+        agent_.maps_bytes = m != j.end() && m->is_object() ? u64(*m, "memlock_bytes") : 0;
+    }
     samples_.push_back(std::move(smp));
     while (!samples_.empty() &&
            samples_.front().end_ms < now_ms_ - (SecondSeries::kHorizonS + 10) * 1000)

@@ -231,6 +231,14 @@ public:
         double fill = 0;
     };
     const MapState& map() const { return map_; }
+    // The agent's own cost in its last stats record (docs/json.md: agent.*, maps.memlock_bytes).
+    struct AgentCost {
+        bool known = false;       // the record had an agent object (older agents: none)
+        double cpu_share = 0;     // agent.cpu_ms over the interval: 1.0 is one CPU kept busy
+        uint64_t rss_bytes = 0;   // the agent's resident memory
+        uint64_t maps_bytes = 0;  // the kernel's charge for the program's counting maps
+    };
+    const AgentCost& agent_cost() const { return agent_; }
     // Packets per second over the window: every class (cls < 0), or one class.
     double rate(RateWindow w, int cls = -1) const;
     // Packets per second in `columns` equal slices of the window (oldest first).
@@ -281,6 +289,7 @@ private:
     uint64_t total_packets_ = 0;
     uint64_t ports_active_ = 0;
     MapState map_;
+    AgentCost agent_;
 
     struct StatSample {
         int64_t end_ms;

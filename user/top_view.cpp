@@ -485,7 +485,16 @@ void TopView::draw_header(const TopStatus& st) {
         snprintf(buf, sizeof(buf), "%.0f ns/pkt", *st.xdp_ns_per_packet);
     else
         snprintf(buf, sizeof(buf), "%s", st.cost_note.empty() ? "-" : st.cost_note.c_str());
-    put(1, x, buf);
+    x = put(1, x, buf);
+    // The agent's own cost, as htop would show it: CPU over the interval (above 100%, it cannot
+    // keep up), resident memory, and the kernel's charge for the maps.
+    if (const auto& a = model_.agent_cost(); a.known) {
+        x = put(1, x + 2, "agent ", bold, colour_ ? kHeader : 0);
+        const double pct = a.cpu_share * 100;
+        snprintf(buf, sizeof(buf), "%.*f%% cpu  %sB rss  maps %sB", pct < 10 ? 1 : 0, pct,
+                 fmt_count(a.rss_bytes).c_str(), fmt_count(a.maps_bytes).c_str());
+        put(1, x, buf, a.cpu_share > 1 ? A_BOLD : A_NORMAL);
+    }
 
     // Line 2: per class.
     x = put(2, 0, " by class ", bold, colour_ ? kHeader : 0);

@@ -16,6 +16,11 @@ expect_eq "attached in generic mode as asked" "$(grep -c 'attached to .* (generi
 expect_eq "generic XDP on the link" "$(in_tgt ip -o link show "$LAB_TGT_IF" | grep -c 'xdpgeneric')" 1
 expect_eq "maps pinned under the interface's directory" "$(ls "$PIN_DIR" | sort | tr '\n' ' ')" "agent_state port_pkts port_stats src_pending src_stats totals "
 expect_eq "pins are 0600" "$(stat -c %a "$PIN_DIR/src_stats")" 600
+# What the kernel charges for the program's five counting maps, as bpftool reads it.
+memlock=0
+for m in totals src_stats src_pending port_stats port_pkts; do
+	memlock=$((memlock + $(bpftool -j map show pinned "$PIN_DIR/$m" | jq .bytes_memlock)))
+done
 in_scan "$GEN" --iface "$LAB_SCAN_IF" --dst-mac "$LAB_TGT_MAC" --mode syn-flood --src 240.0.0.0/4 \
 	--dst "$LAB_TGT_IP" --dport 443 --count 2000 --seed 7 >/dev/null
 sleep 4
@@ -28,6 +33,13 @@ syns=$(json_sum '.type=="stats"' .classes.tcp_syn)
 expect_eq "every SYN counted in the totals" "$syns" 2000
 [ "$evicted" -gt 0 ] && echo "ok   evictions reported: $evicted" || { echo "FAIL no evictions reported"; FAILED=1; }
 expect_eq "inserts = drained + evicted" "$inserts" "$((drained + evicted))"
+expect_eq "stats.maps.memlock_bytes is bpftool's bytes_memlock of the five maps" \
+	"$(jq -s '[.[] | select(.type=="stats")] | last | .maps.memlock_bytes' "$WORK/out.json")" "$memlock"
+expect_eq "every stats record has the agent's resident memory" \
+	"$(jq -s '[.[] | select(.type=="stats") | select(.agent.rss_bytes > 0)] | length' "$WORK/out.json")" \
+	"$(jq -s '[.[] | select(.type=="stats")] | length' "$WORK/out.json")"
+[ "$(jq -s '[.[] | select(.type=="stats") | .agent.cpu_ms] | add > 0' "$WORK/out.json")" = true ] &&
+	echo "ok   the agent's CPU time reported" || { echo "FAIL no agent CPU time in the stats records"; FAILED=1; }
 [ "$drained" -le 128 ] && echo "ok   drained within the map size: $drained" || { echo "FAIL drained $drained > 128"; FAILED=1; }
 expect_eq "pins removed at exit" "$(ls -A "$WORK/bpffs/probescope" 2>/dev/null | wc -l)" 0
 expect_eq "no XDP left on the link" "$(in_tgt ip -o link show "$LAB_TGT_IF" | grep -c 'xdp')" 0

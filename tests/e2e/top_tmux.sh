@@ -122,6 +122,7 @@ row_has "A: nmap -sU source" A $NET.17 ' udp '
 row_has "A: research label" A $NET.28 'Shodan .* syn +nmap '
 row_has "A: hping3 SYN+FIN to one port" A $NET.24 ' syn_fin '
 shows "A: the map and scanner counts" A 'map .*evictions 0 .*scanners [1-9]' 5
+shows "A: the agent's own cost in the header" A 'agent [0-9.]+% cpu  [0-9.]+[kMG]B rss  maps [0-9.]+MB' 5
 save A sources
 # Sort by address (three columns left of RATE), ascending, then reversed.
 keys A '<' '<' '<'

@@ -221,6 +221,7 @@ TEST(ProcessorSource, CappedSourceRecordsAreTheBusiestFirst) {
     EXPECT_EQ(r[1].at("src"), "192.0.2.11");
     EXPECT_EQ(r[2].at("src"), "192.0.2.12");
     EXPECT_EQ(r[0].at("sources"), (json{{"active", 4}, {"records", 2}, {"records_omitted", 2}}));
+    EXPECT_EQ(r[0].at("agent").at("sources"), 4);  // the agent tracks all four, records or not
 }
 
 TEST(ProcessorSource, UncappedSourceRecordsKeepDrainOrderAndOmitNone) {
@@ -233,6 +234,11 @@ TEST(ProcessorSource, UncappedSourceRecordsKeepDrainOrderAndOmitNone) {
     EXPECT_EQ(r[1].at("src"), "192.0.2.10");
     EXPECT_EQ(r[2].at("src"), "192.0.2.11");
     EXPECT_EQ(r[0].at("sources"), (json{{"active", 2}, {"records", 2}, {"records_omitted", 0}}));
+    EXPECT_EQ(r[0].at("agent").at("sources"), 2);
+    // The next interval's sources join those two in the agent's table.
+    const Records r2 = run(p, interval(2, 11'000, {client("192.0.2.12", 2000, 3000, 443, 1)}));
+    EXPECT_EQ(r2[0].at("sources").at("active"), 1);
+    EXPECT_EQ(r2[0].at("agent").at("sources"), 3);
 }
 
 // A drain can hold one source twice: the kernel re-creates an entry the drain already took

@@ -130,6 +130,15 @@ TEST(StatsRecord, SrcPendingMapFields) {
     EXPECT_EQ(m, expected);
 }
 
+TEST(StatsRecord, MapsMemlockAndAgentUsage) {
+    Interval iv = stats_interval();
+    iv.maps_memlock_bytes = 123'456'789;
+    iv.agent = {12.5, 3 * 4096};
+    const json j = stats_record(context(), iv);
+    EXPECT_EQ(j.at("maps").at("memlock_bytes"), 123'456'789);
+    EXPECT_EQ(j.at("agent"), (json{{"cpu_ms", 12.5}, {"rss_bytes", 3 * 4096}}));
+}
+
 TEST(StatsRecord, UnknownCapacityGivesZeroFill) {
     Interval iv = stats_interval();
     iv.src_map = {0, 250, 0};

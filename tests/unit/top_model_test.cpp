@@ -213,6 +213,23 @@ TEST(TopModel, ShowsWhatTheTableNeeds) {
     EXPECT_EQ(m.bad_records(), 0u);
 }
 
+// The agent's own cost from its stats record: CPU over the interval, resident memory, maps.
+TEST(TopModel, AgentCostFromStats) {
+    TopModel m;
+    json j = stats(1, 10);
+    EXPECT_FALSE((m.on_record(j), m.agent_cost().known));  // an older agent's record: no cost
+    j["interval_s"] = 2.0;
+    j["agent"] = {{"cpu_ms", 500.0}, {"rss_bytes", 90'000'000}, {"sources", 3}};
+    j["maps"]["memlock_bytes"] = 19'000'000;
+    m.on_record(j);
+    const auto& a = m.agent_cost();
+    EXPECT_TRUE(a.known);
+    EXPECT_DOUBLE_EQ(a.cpu_share, 0.25);  // 500 ms of CPU in a 2 s interval
+    EXPECT_EQ(a.rss_bytes, 90'000'000u);
+    EXPECT_EQ(a.maps_bytes, 19'000'000u);
+    EXPECT_EQ(m.bad_records(), 0u);
+}
+
 struct FilterCase {
     const char* test_name;
     const char* filter;
