@@ -8,9 +8,10 @@
 # what the records themselves cost; AGENT_SINGLE_SOURCES (1000000; empty to skip): one probe per
 # source, as internet-wide scanners send one host, so most first probes wait in src_pending.
 # AGENT_THIRD_MAX (100000): runs of at most this many sources also time a third interval of the
-# same sources, whose verdicts change (a burst of scanner records). AGENT_NOTHP_SOURCES (1000000;
+# same sources, whose verdicts change (a burst of scanner records), and a fourth, whose verdicts
+# hold (a steady population of scanners, no scanner record). AGENT_NOTHP_SOURCES (1000000;
 # empty to skip): the run with records again without transparent huge pages (--no-thp).
-# To profile the steady and third intervals alone: mkfifo /tmp/ctl /tmp/ack; perf record -D -1
+# To profile the steady, third and fourth intervals alone: mkfifo /tmp/ctl /tmp/ack; perf record -D -1
 # --control=fifo:/tmp/ctl,/tmp/ack -g -- taskset -c 0 TOOL --sources 100000
 # --perf-control /tmp/ctl,/tmp/ack
 set -euo pipefail
@@ -97,6 +98,9 @@ jq -r '
 	(.runs | map(select(.third_interval != null)) | map(
 		.steady_interval as $s | .third_interval as $t |
 		"The same \(.sources) sources a third time (their verdicts change, and each change is a `scanner` record): \($t.records) records against \($s.records) in the steady interval, classify \($t.classify_cpu_ms | f) ms against \($s.classify_cpu_ms | f) (the records'"'"' JSON dump \($t.of_which_json_dump_wall_ms | f) ms against \($s.of_which_json_dump_wall_ms | f)): \(if $t.records > $s.records then "about \(($t.classify_cpu_ms - $s.classify_cpu_ms) * 1000 / ($t.records - $s.records) | f) µs of classify per extra record, \(($t.of_which_json_dump_wall_ms - $s.of_which_json_dump_wall_ms) * 1000 / ($t.records - $s.records) | f) of it the dump" else "no extra records" end).") | .[]),
+	(.runs | map(select(.fourth_interval != null)) | map(
+		.steady_interval as $s | .fourth_interval as $q |
+		"The same \(.sources) sources a fourth time (every one a scanner whose verdict holds: no `scanner` record): \($q.records) records, classify \($q.classify_cpu_ms | f) ms against \($s.classify_cpu_ms | f) in the steady interval, when none was a scanner: about \(($q.classify_cpu_ms - $s.classify_cpu_ms) * 1000 / .sources | f) µs per steady scanner and interval.") | .[]),
 	(.no_thp_runs // [] | .[] as $n | $root.runs | map(select(.sources == $n.sources and .probes_per_source == $n.probes_per_source and .source_records == $n.source_records)) | if length > 0 then .[0] as $w |
 		"Without transparent huge pages (`--no-thp`: PR_SET_THP_DISABLE, as on a host set to THP never; the agent'"'"'s huge-page advice is refused), the same \($n.sources) sources in a run of their own: first \($n.first_interval | split) ms, steady \($n.steady_interval | split) ms, against \($w.first_interval | split) and \($w.steady_interval | split) with huge pages in the table above; kernel floor (recycled) \($n.kernel_floor_recycled_cpu_ms | f) ms against \($w.kernel_floor_recycled_cpu_ms | f) (the two runs are minutes apart: compare each with its own floor, \($n.steady_vs_floor.total_to_floor | r2)x against \($w.steady_vs_floor.total_to_floor | r2)x steady); RSS after steady \($n.rss_kb.after_steady / 1024 | f) MiB against \($w.rss_kb.after_steady / 1024 | f)." else empty end),
 	(.runs | map(select(.source_records == 0)) | if length > 0 then .[0] | "Without per-source records (\(.sources) sources; scanner verdicts and stats only): first \(.first_interval.total_cpu_ms | f) ms, steady \(.steady_interval.total_cpu_ms | f) ms of CPU against a kernel floor of \(.kernel_floor_recycled_cpu_ms | f) ms (recycled), \(.first_interval.records) records." else empty end),

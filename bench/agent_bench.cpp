@@ -112,8 +112,8 @@ struct Step {
     Usage drain_use, classify_use;  // deltas over each phase
 };
 
-// perf record --control=fifo:CTL[,ACK]: the steady and third intervals switch perf's sampling
-// on and off around themselves (--perf-control), so a profile holds those intervals alone.
+// perf record --control=fifo:CTL[,ACK]: the steady, third and fourth intervals switch perf's
+// sampling on and off around themselves (--perf-control), so a profile holds those intervals alone.
 // With ACK, each switch waits for perf's "ack": without it, perf may switch a little late.
 std::ofstream perf_ctl;
 std::ifstream perf_ack;
@@ -483,10 +483,14 @@ nlohmann::json measure(uint32_t n, uint32_t probes, size_t source_records, uint3
     const InPlaceFloor hist_fl = faster(in_place_floor(1, n, true), in_place_floor(1, n, true));
     // The same sources a third time, after the floors (not timed against them): their verdicts
     // change, and each change is a scanner record (the cost of a burst of them).
-    nlohmann::json third_json = nullptr;
+    nlohmann::json third_json = nullptr, fourth_json = nullptr;
     if (n <= third_max) {
         fill(prog->prog_fd(), 1, n, probes);
         third_json = step_json(one_interval(drain, proc, clock, true));
+        // A fourth time: every source is a scanner now and its verdict holds, so no scanner
+        // record; what classifying a steady population of scanners costs.
+        fill(prog->prog_fd(), 1, n, probes);
+        fourth_json = step_json(one_interval(drain, proc, clock, true));
     }
     auto rounds_json = [](const std::vector<Floor>& rs) {
         nlohmann::json out = nlohmann::json::array();
@@ -516,6 +520,7 @@ nlohmann::json measure(uint32_t n, uint32_t probes, size_t source_records, uint3
         {"first_interval", step_json(first)},
         {"steady_interval", step_json(again)},
         {"third_interval", third_json},
+        {"fourth_interval", fourth_json},
         {"kernel_floor",
          {{"what",
            "bpf_map_lookup_and_delete_batch alone, in MapDrain's batches, over a plain "
@@ -587,12 +592,12 @@ int main(int argc, char** argv) {
     uint32_t third_max = 100000;
     app.add_option("--third-max", third_max,
                    "Runs of at most this many sources also time a third interval of the same "
-                   "sources, whose verdicts change (0: none)")
+                   "sources, whose verdicts change, and a fourth, whose verdicts hold (0: none)")
         ->capture_default_str();
     std::string ctl;
     app.add_option("--perf-control", ctl,
                    "CTL[,ACK]: the FIFOs of perf record --control=fifo:CTL[,ACK]; sampling is on "
-                   "during the steady and third intervals only");
+                   "during the steady, third and fourth intervals only");
     bool no_thp = false;
     app.add_flag("--no-thp", no_thp,
                  "Run without transparent huge pages (PR_SET_THP_DISABLE), as on a host whose "

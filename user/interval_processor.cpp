@@ -271,7 +271,8 @@ void IntervalProcessor::process(Interval& iv, const Emit& emit) {
     for (size_t i = 0; i < active.size(); ++i) {
         if (i + kStatesAhead < active.size()) prefetch_state(active[i + kStatesAhead]);
         SourceState& s = *active[i];
-        Verdict v = label(s, classifier_.classify(s));
+        // Unexplained first (no rule text, no numbers): most verdicts are the last one again.
+        Verdict v = label(s, classifier_.classify(s, false));
         bool is_back = std::find(v.labels.begin(), v.labels.end(), "backscatter") != v.labels.end();
         if (is_back) {
             uint64_t n = s.interval[PS_CLASS_TCP_SYNACK] + s.interval[PS_CLASS_TCP_RST] +
@@ -283,6 +284,7 @@ void IntervalProcessor::process(Interval& iv, const Emit& emit) {
         if (!v.scanner && !is_back) continue;
         if (rdns_ && !s.verdict) rdns_->request(s.addr);
         if (s.verdict && s.verdict->same_verdict(v)) continue;
+        v = label(s, classifier_.classify(s));  // a record, or the verdict kept: explained
         if (v.scanner) emit(scanner_record(iv, s, v));
         s.verdict = std::make_shared<const Verdict>(std::move(v));
     }

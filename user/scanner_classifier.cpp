@@ -147,7 +147,7 @@ static void add_base_numbers(Verdict& v, const SourceState& s) {
     if (!v.rule.empty()) v.numbers.update(ScannerClassifier::base_numbers(s));
 }
 
-Verdict ScannerClassifier::classify(const SourceState& s) const {
+Verdict ScannerClassifier::classify(const SourceState& s, bool explain) const {
     Verdict v;
     const auto& w = s.window;
     uint64_t probes = w[PS_CLASS_TCP_SYN] + w[PS_CLASS_TCP_ODD] + w[PS_CLASS_UDP] +
@@ -174,11 +174,13 @@ Verdict ScannerClassifier::classify(const SourceState& s) const {
     if (probes == 0 && back > 0) {
         if (ports.value >= t_.backscatter_ports) {
             v.labels.push_back("backscatter");
-            v.rule = "backscatter";
-            v.numbers["backscatter_packets"] = back;
-            v.numbers["threshold_ports"] = t_.backscatter_ports;
+            if (explain) {
+                v.rule = "backscatter";
+                v.numbers["backscatter_packets"] = back;
+                v.numbers["threshold_ports"] = t_.backscatter_ports;
+            }
         }
-        add_base_numbers(v, s);
+        if (explain) add_base_numbers(v, s);
         return v;
     }
     if (probes == 0) return v;
@@ -186,34 +188,45 @@ Verdict ScannerClassifier::classify(const SourceState& s) const {
     bool echo_only = w[PS_CLASS_ICMP_ECHO] == probes;
     if (echo_only && dsts.value >= t_.sweep_dsts) {
         v.pattern = "sweep";
-        v.rule = "ICMP echo to distinct destinations >= " + std::to_string(t_.sweep_dsts) + " in " +
-                 std::to_string(static_cast<int>(t_.window_s)) + " s";
-        v.numbers["threshold_dsts"] = t_.sweep_dsts;
+        if (explain) {
+            v.rule = "ICMP echo to distinct destinations >= " + std::to_string(t_.sweep_dsts) +
+                     " in " + std::to_string(static_cast<int>(t_.window_s)) + " s";
+            v.numbers["threshold_dsts"] = t_.sweep_dsts;
+        }
     } else if (!echo_only && dsts.value >= t_.horizontal_dsts) {
         v.pattern = ports.value >= t_.strobe_ports ? "strobe" : "horizontal";
-        v.rule = "distinct destinations >= " + std::to_string(t_.horizontal_dsts) + " in " +
-                 std::to_string(static_cast<int>(t_.window_s)) + " s (Zeek, CAIDA)";
-        v.numbers["threshold_dsts"] = t_.horizontal_dsts;
+        if (explain) {
+            v.rule = "distinct destinations >= " + std::to_string(t_.horizontal_dsts) + " in " +
+                     std::to_string(static_cast<int>(t_.window_s)) + " s (Zeek, CAIDA)";
+            v.numbers["threshold_dsts"] = t_.horizontal_dsts;
+        }
     } else if (ports.value >= t_.vertical_ports) {
         v.pattern = "vertical";
-        v.rule = "distinct ports >= " + std::to_string(t_.vertical_ports) + " in " +
-                 std::to_string(static_cast<int>(t_.window_s)) + " s (Zeek)";
-        v.numbers["threshold_ports"] = t_.vertical_ports;
+        if (explain) {
+            v.rule = "distinct ports >= " + std::to_string(t_.vertical_ports) + " in " +
+                     std::to_string(static_cast<int>(t_.window_s)) + " s (Zeek)";
+            v.numbers["threshold_ports"] = t_.vertical_ports;
+        }
     } else if (s.weight_max >= t_.scanlogd_weight) {
         v.pattern = "vertical";
-        v.rule = "port weight >= " + std::to_string(t_.scanlogd_weight) + " in " +
-                 std::to_string(static_cast<int>(t_.scanlogd_window_s)) + " s (scanlogd)";
-        v.numbers["weight"] = s.weight_max;
-        v.numbers["threshold_weight"] = t_.scanlogd_weight;
+        if (explain) {
+            v.rule = "port weight >= " + std::to_string(t_.scanlogd_weight) + " in " +
+                     std::to_string(static_cast<int>(t_.scanlogd_window_s)) + " s (scanlogd)";
+            v.numbers["weight"] = s.weight_max;
+            v.numbers["threshold_weight"] = t_.scanlogd_weight;
+        }
     }
     v.repeated = s.repeat_max >= t_.repeat_count;
     if (v.repeated) {
-        v.numbers["repeats"] = s.repeat_max;
-        v.numbers["threshold_repeats"] = t_.repeat_count;
+        if (explain) {
+            v.numbers["repeats"] = s.repeat_max;
+            v.numbers["threshold_repeats"] = t_.repeat_count;
+        }
         if (v.pattern.empty()) {
             v.pattern = "repeated";
-            v.rule = "same host and port >= " + std::to_string(t_.repeat_count) + " times in " +
-                     std::to_string(static_cast<int>(t_.repeat_window_s)) + " s";
+            if (explain)
+                v.rule = "same host and port >= " + std::to_string(t_.repeat_count) + " times in " +
+                         std::to_string(static_cast<int>(t_.repeat_window_s)) + " s";
         }
     }
     v.scanner = !v.pattern.empty();
@@ -222,7 +235,7 @@ Verdict ScannerClassifier::classify(const SourceState& s) const {
         v.techniques = techniques_of(s);
         v.tool = fps_.best(s, t_);
     }
-    add_base_numbers(v, s);
+    if (explain) add_base_numbers(v, s);
     return v;
 }
 

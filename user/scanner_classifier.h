@@ -50,7 +50,9 @@ class ScannerClassifier {
 public:
     explicit ScannerClassifier(Thresholds t, ToolFingerprints fps = ToolFingerprints::builtin())
         : t_(t), fps_(std::move(fps)) {}
-    Verdict classify(const SourceState& s) const;
+    // explain false leaves out the rule and its numbers (the rest is the same): enough to tell
+    // whether a verdict changed (same_verdict), at a fraction of the cost.
+    Verdict classify(const SourceState& s, bool explain = true) const;
     // What every fired rule's numbers start with: distinct ports and destinations, probes and
     // the window's length so far. A verdict whose rule did not fire carries no numbers.
     static nlohmann::json base_numbers(const SourceState& s);

@@ -314,6 +314,18 @@ TEST_P(ClassifierRule, Table) {
     }
     // Only a scanner gets a tool, and only one that sent TCP probes (a sweep has none).
     EXPECT_EQ(v.tool.has_value(), c.scanner && r.s.tcp_probes > 0);
+    // Unexplained (the agent's first pass over each source): the same verdict, without the
+    // rule's text and numbers.
+    const Verdict u = ScannerClassifier(Thresholds()).classify(r.s, false);
+    EXPECT_TRUE(u.same_verdict(v));
+    EXPECT_EQ(u.scanner, v.scanner);
+    EXPECT_EQ(u.pattern, v.pattern);
+    EXPECT_EQ(u.repeated, v.repeated);
+    EXPECT_EQ(u.techniques, v.techniques);
+    EXPECT_EQ(u.labels, v.labels);
+    EXPECT_EQ(u.tool.has_value(), v.tool.has_value());
+    EXPECT_EQ(u.rule, "");
+    EXPECT_TRUE(u.numbers.is_null()) << u.numbers.dump();
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, ClassifierRule, ::testing::ValuesIn(kRuleCases),
@@ -1008,6 +1020,13 @@ TEST(ClassifierLabel, BackscatterNumbers) {
               with(nums(3, 1, 0, 0.5), {{"backscatter_packets", 7}, {"threshold_ports", 3}}))
         << v.numbers.dump();
     EXPECT_FALSE(v.tool.has_value());
+    // Unexplained: still labelled backscatter (the agent counts victims from it), no rule.
+    const Classified r =
+        classify({backscatter({{PS_CLASS_TCP_SYNACK, 5}, {PS_CLASS_TCP_RST, 2}}, 80, 3)});
+    const Verdict u = ScannerClassifier(Thresholds()).classify(r.s, false);
+    EXPECT_EQ(u.labels, std::vector<std::string>{"backscatter"});
+    EXPECT_EQ(u.rule, "");
+    EXPECT_TRUE(u.numbers.is_null());
 }
 
 TEST(ClassifierLabel, BackscatterPortsThresholdRaised) {
