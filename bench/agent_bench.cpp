@@ -54,11 +54,7 @@ uint64_t proc_kb(const char* file, const std::string& field) {
     return 0;
 }
 
-double cpu_ms() {
-    timespec ts{};
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
+double cpu_ms() { return static_cast<double>(process_cpu_ns()) / 1e6; }
 
 double wall_ms() {
     return std::chrono::duration<double, std::milli>(

@@ -45,6 +45,12 @@ struct gen_config {
 	__u8 scan_dst6[16];
 };
 
+/* Whether a frame of mode m reads the random words gen_frame takes (a scan frame does not). */
+PS_ALWAYS_INLINE int gen_takes_random(__u32 m)
+{
+	return m != GEN_SCAN_V4;
+}
+
 /* The mode of frame number frame_no of a run. */
 PS_ALWAYS_INLINE __u32 gen_mode_of(const volatile struct gen_config *c, __u64 frame_no)
 {
@@ -165,8 +171,8 @@ PS_ALWAYS_INLINE void gen_v6(__u8 *f, const volatile struct gen_config *c, const
 
 /*
  * Writes a frame of mode m (gen_mode_of) into the GEN_FRAME_LEN bytes at f, from its EtherType
- * on. *scan_next, the scanners' walk, moves on for a scan frame; rnd is read only for a flood
- * frame, so a sender draws its random words only for those.
+ * on. *scan_next, the scanners' walk, moves on for a scan frame; rnd is read only when
+ * gen_takes_random(m), so a sender draws its random words only then.
  */
 PS_ALWAYS_INLINE void gen_frame(__u8 *f, const volatile struct gen_config *c, __u32 m,
 				__u64 *scan_next, const __u32 *rnd)

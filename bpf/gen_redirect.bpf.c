@@ -32,7 +32,7 @@ int gen_redirect(struct xdp_md *ctx)
 
 	if (data + GEN_FRAME_LEN > end)
 		return XDP_ABORTED;
-	if (m != GEN_SCAN_V4) /* a scan frame takes no randomness: no helper calls */
+	if (gen_takes_random(m)) /* a scan frame takes none: no helper calls */
 		for (int i = 0; i < GEN_RANDOM_WORDS; i++)
 			rnd[i] = bpf_get_prandom_u32();
 	gen_frame(data, &cfg, m, &scan_next, rnd);

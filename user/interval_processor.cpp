@@ -284,7 +284,10 @@ void IntervalProcessor::process(Interval& iv, const Emit& emit) {
         if (!v.scanner && !is_back) continue;
         if (rdns_ && !s.verdict) rdns_->request(s.addr);
         if (s.verdict && s.verdict->same_verdict(v)) continue;
-        v = label(s, classifier_.classify(s));  // a record, or the verdict kept: explained
+        // A record, or the verdict kept: explained. Labels do not depend on it; keep them.
+        Verdict explained = classifier_.classify(s);
+        explained.labels = std::move(v.labels);
+        v = std::move(explained);
         if (v.scanner) emit(scanner_record(iv, s, v));
         s.verdict = std::make_shared<const Verdict>(std::move(v));
     }

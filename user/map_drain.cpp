@@ -23,8 +23,10 @@ MapDrain::MapDrain(const MapFds& maps, uint32_t src_capacity)
       ports_(ports_map_.as<const ps_port_stats>()),
       port_pkts_(port_pkts_map_.as<const uint64_t>()),
       port_cpus_(port_pkts_map_.entries() / PS_PORT_TABLE_SIZE) {
+    // Read once: the arrays and a preallocated LRU map are charged in full at creation, and
+    // replay's on-demand hash map is charged for the entries it holds, none after each drain.
     for (int fd : {maps.totals, maps.src_stats, maps.src_pending, maps.port_stats, maps.port_pkts})
-        if (fd >= 0) counting_fds_.push_back(fd);
+        memlock_bytes_ += map_memlock_bytes(fd);
     if (ports_map_.entries() < PS_PORT_TABLE_SIZE)
         throw Error("port_stats has " + std::to_string(ports_map_.entries()) + " entries, not " +
                     std::to_string(PS_PORT_TABLE_SIZE));
@@ -234,8 +236,7 @@ Interval MapDrain::read_interval(uint64_t now_ns, double seconds) {
     evictions_ = std::max<int64_t>(evictions_, ev);
     iv.src_map = {src_capacity_, entries, static_cast<uint64_t>(evictions_), pend_slots_,
                   pending_drained_};
-    // Read each interval: a hash map allocated as sources arrive (replay) grows.
-    for (int fd : counting_fds_) iv.maps_memlock_bytes += map_memlock_bytes(fd);
+    iv.maps_memlock_bytes = memlock_bytes_;
     iv.agent = usage_.sample();
     return iv;
 }

@@ -72,7 +72,7 @@ private:
     void claim_pending();
     void finish_entry(const ps_src_key& key, ps_src_stats& stats);
     int totals_fd_, src_fd_;
-    std::vector<int> counting_fds_;  // totals, src_stats, src_pending, port_stats, port_pkts
+    uint64_t memlock_bytes_ = 0;  // the kernel's charge for the maps above (fixed: see the ctor)
     UsageMeter usage_;
     uint32_t src_capacity_;
     MappedArray ports_map_, port_pkts_map_;

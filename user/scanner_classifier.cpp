@@ -180,7 +180,7 @@ Verdict ScannerClassifier::classify(const SourceState& s, bool explain) const {
                 v.numbers["threshold_ports"] = t_.backscatter_ports;
             }
         }
-        if (explain) add_base_numbers(v, s);
+        add_base_numbers(v, s);  // no rule unexplained: nothing
         return v;
     }
     if (probes == 0) return v;
@@ -235,7 +235,7 @@ Verdict ScannerClassifier::classify(const SourceState& s, bool explain) const {
         v.techniques = techniques_of(s);
         v.tool = fps_.best(s, t_);
     }
-    if (explain) add_base_numbers(v, s);
+    add_base_numbers(v, s);  // no rule unexplained: nothing
     return v;
 }
 

@@ -260,7 +260,7 @@ int send_packet(const Options& o, const gen_config& cfg, unsigned ifindex, const
     while (uint64_t n = budget.next(done, kBatch)) {
         for (uint64_t i = 0; i < n; ++i) {
             __u32 rnd[GEN_RANDOM_WORDS] = {}, m = gen_mode_of(&cfg, frame_no++);
-            if (m != GEN_SCAN_V4)
+            if (gen_takes_random(m))
                 for (auto& w : rnd) w = static_cast<__u32>(next_random(rng));
             gen_frame(bufs[i].data(), &cfg, m, &scan_next, rnd);
             out.frames[m]++;
