@@ -4,10 +4,13 @@
 # Usage: scripts/bench.sh [PART...]   (as root, after scripts/build.sh; BUILD_DIR, default build)
 # Parts, in report order: xdp (XDP cost, cache-cold mix), live (end to end against peers),
 # agent (drain and classify cost), replay (capture throughput). No PART: all of them.
-# Knobs: ROUNDS (best of, default 3) and each part's own (see the top of bench/<part>.sh).
+# Knobs: ROUNDS (best of, default 3), BENCH_RESULTS_DIR (where results.md and results.json go,
+# default bench/: the committed results; the CI smoke run, tests/e2e/bench_smoke.sh, writes
+# elsewhere) and each part's own (see the top of bench/<part>.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=$(realpath -m "${BUILD_DIR:-build}")
+RESULTS_DIR=$(realpath -m "${BENCH_RESULTS_DIR:-bench}")
 export ROUNDS=${ROUNDS:-3}
 ALL_PARTS=(xdp live agent replay)
 
@@ -56,7 +59,7 @@ meta=$(jq -n --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg kernel "$(uname -
 	'{date: $date, kernel: $kernel, cpu: $cpu, nproc: $nproc, commit: $commit, build_dir: $build, rounds: $rounds,
 	  parts: ($parts | split(" ")), failed: ($failed | split(" ") | map(select(. != "")))}')
 
-mkdir -p bench
+mkdir -p "$RESULTS_DIR"
 {
 	echo "# probescope benchmark results"
 	echo
@@ -68,7 +71,7 @@ mkdir -p bench
 			cat "$BENCH_OUT/$p.md"
 		fi
 	done
-} >bench/results.md
+} >"$RESULTS_DIR/results.md"
 
 json=$(jq -n --argjson meta "$meta" '{meta: $meta}')
 for p in "${ALL_PARTS[@]}"; do
@@ -76,6 +79,6 @@ for p in "${ALL_PARTS[@]}"; do
 		json=$(jq --arg p "$p" --slurpfile frag "$BENCH_OUT/$p.json" '.[$p] = $frag[0]' <<<"$json")
 	fi
 done
-echo "$json" >bench/results.json
-echo "bench: wrote bench/results.md and bench/results.json" >&2
+echo "$json" >"$RESULTS_DIR/results.json"
+echo "bench: wrote $RESULTS_DIR/results.md and results.json" >&2
 [ ${#failed[@]} -eq 0 ] || die "failed parts: ${failed[*]}"
