@@ -11,6 +11,7 @@
 # same sources, whose verdicts change (a burst of scanner records), and a fourth, whose verdicts
 # hold (a steady population of scanners, no scanner record). AGENT_NOTHP_SOURCES (1000000;
 # empty to skip): the run with records again without transparent huge pages (--no-thp).
+# The tool also takes --research-list FILE (not used here: the agent's default loads no list).
 # To profile the steady, third and fourth intervals alone: mkfifo /tmp/ctl /tmp/ack; perf record -D -1
 # --control=fifo:/tmp/ctl,/tmp/ack -g -- taskset -c 0 TOOL --sources 100000
 # --perf-control /tmp/ctl,/tmp/ack

@@ -434,7 +434,8 @@ nlohmann::json vs_floor(const Step& s, double floor_cpu, uint32_t n) {
             {"user_side_ns_per_source", user * 1e6 / n}};
 }
 
-nlohmann::json measure(uint32_t n, uint32_t probes, size_t source_records, uint32_t third_max) {
+nlohmann::json measure(uint32_t n, uint32_t probes, size_t source_records, uint32_t third_max,
+                       const ResearchScannerLists* research) {
     uint64_t avail0 = proc_kb("/proc/meminfo", "MemAvailable");
     LoadConfig lc;
     // The LRU evicts before it is full (per-CPU free lists): room beyond n keeps every source.
@@ -450,7 +451,7 @@ nlohmann::json measure(uint32_t n, uint32_t probes, size_t source_records, uint3
     ProcessorConfig pc;
     pc.max_sources = prog->src_capacity();
     pc.source_records = source_records;
-    IntervalProcessor proc(pc, RecordContext{"bench", clock});
+    IntervalProcessor proc(pc, RecordContext{"bench", clock}, research);
     uint64_t rss0 = proc_kb("/proc/self/status", "VmRSS");
 
     double f0 = wall_ms();
@@ -594,6 +595,10 @@ int main(int argc, char** argv) {
     app.add_option("--perf-control", ctl,
                    "CTL[,ACK]: the FIFOs of perf record --control=fifo:CTL[,ACK]; sampling is on "
                    "during the steady, third and fourth intervals only");
+    std::vector<std::string> research_paths;
+    app.add_option("--research-list", research_paths,
+                   "FILE: a research-scanner list, as the agent's --research-list (repeatable); "
+                   "every active source is looked up in it");
     bool no_thp = false;
     app.add_flag("--no-thp", no_thp,
                  "Run without transparent huge pages (PR_SET_THP_DISABLE), as on a host whose "
@@ -612,10 +617,14 @@ int main(int argc, char** argv) {
                 if (!perf_ack) throw Error("cannot open --perf-control " + ctl.substr(comma + 1));
             }
         }
+        ResearchScannerLists research(ResearchScannerLists::Suffixes::kNone);
+        for (const auto& path : research_paths) research.load_file(path);
         nlohmann::json runs = nlohmann::json::array();
         for (uint32_t n : sizes) {
-            runs.push_back(measure(n, probes, source_records, third_max));
+            runs.push_back(measure(n, probes, source_records, third_max,
+                                   research_paths.empty() ? nullptr : &research));
             runs.back()["thp_disabled"] = no_thp;
+            runs.back()["research_prefixes"] = research.range_count();
             fprintf(stderr, "agent-bench: %u sources done\n", n);
         }
         nlohmann::json out = {{"runs", runs}, {"vm_hwm_kb", proc_kb("/proc/self/status", "VmHWM")}};

@@ -272,7 +272,7 @@ void IntervalProcessor::process(Interval& iv, const Emit& emit) {
         if (i + kStatesAhead < active.size()) prefetch_state(active[i + kStatesAhead]);
         SourceState& s = *active[i];
         // Unexplained first (no rule text, no numbers): most verdicts are the last one again.
-        Verdict v = label(s, classifier_.classify(s, false));
+        Verdict v = classifier_.classify(s, false);
         bool is_back = std::find(v.labels.begin(), v.labels.end(), "backscatter") != v.labels.end();
         if (is_back) {
             uint64_t n = s.interval[PS_CLASS_TCP_SYNACK] + s.interval[PS_CLASS_TCP_RST] +
@@ -282,6 +282,9 @@ void IntervalProcessor::process(Interval& iv, const Emit& emit) {
             victims.push_back({n, format_addr(s.addr.data())});
         }
         if (!v.scanner && !is_back) continue;
+        // Research labels only for what a record or a kept verdict can carry: the match probes
+        // one hash table per prefix length in the lists, for every active source otherwise.
+        v = label(s, std::move(v));
         if (rdns_ && !s.verdict) rdns_->request(s.addr);
         if (s.verdict && s.verdict->same_verdict(v)) continue;
         // A record, or the verdict kept: explained. Labels do not depend on it; keep them.

@@ -395,6 +395,22 @@ TEST(ProcessorScanner, ResearchLabelFromLoadedList) {
     EXPECT_EQ(types(again), (Strings{"stats", "source"}));
 }
 
+// The research label is looked up once a source is a scanner (not for every active source): a
+// listed source that was a plain client first still carries it when it starts to scan.
+TEST(ProcessorScanner, ResearchLabelWhenAListedClientStartsToScan) {
+    ResearchScannerLists lists(ResearchScannerLists::Suffixes::kNone);
+    lists.load_string("198.51.100.0/24\n", "censys.txt", "Censys");
+    IntervalProcessor p(ProcessorConfig(), context(), &lists);
+    EXPECT_EQ(types(run(p, interval(1, 10'000, {client("198.51.100.9", 2000, 3000, 443, 2)}))),
+              (Strings{"stats", "source"}));
+    const Records scanners =
+        of_type(run(p, interval(2, 20'000, {zmap_scan("198.51.100.9", 12000, 15000, 2000, 15)})),
+                "scanner");
+    ASSERT_EQ(scanners.size(), 1u);
+    EXPECT_EQ(scanners[0].at("src"), "198.51.100.9");
+    EXPECT_EQ(scanners[0].at("labels"), json::array({"research:Censys"}));
+}
+
 // ---- scanner_end ----
 
 TEST(ProcessorScannerEnd, WhenQuietPastIdleTimeout) {
