@@ -597,8 +597,8 @@ int main(int argc, char** argv) {
                    "during the steady, third and fourth intervals only");
     std::vector<std::string> research_paths;
     app.add_option("--research-list", research_paths,
-                   "FILE: a research-scanner list, as the agent's --research-list (repeatable); "
-                   "every active source is looked up in it");
+                   "FILE: a research-scanner list, as the agent's --research-list "
+                   "(repeatable): the lists loaded, as a deployment's config would");
     bool no_thp = false;
     app.add_flag("--no-thp", no_thp,
                  "Run without transparent huge pages (PR_SET_THP_DISABLE), as on a host whose "
