@@ -452,17 +452,17 @@ nlohmann::json measure(uint32_t n, uint32_t probes, size_t source_records, uint3
     pc.max_sources = prog->src_capacity();
     pc.source_records = source_records;
     IntervalProcessor proc(pc, RecordContext{"bench", clock}, research);
-    uint64_t rss0 = proc_kb("/proc/self/status", "VmRSS");
+    uint64_t rss0 = resident_bytes() / 1024;
 
     double f0 = wall_ms();
     uint64_t failed = fill(prog->prog_fd(), 1, n, probes);
     double fill_s = (wall_ms() - f0) / 1e3;
     Step first = one_interval(drain, proc, clock);
-    uint64_t rss1 = proc_kb("/proc/self/status", "VmRSS");
+    uint64_t rss1 = resident_bytes() / 1024;
     // The same sources again: the steady state, where the agent already holds them.
     fill(prog->prog_fd(), 1, n, probes);
     Step again = one_interval(drain, proc, clock, true);
-    uint64_t rss2 = proc_kb("/proc/self/status", "VmRSS");
+    uint64_t rss2 = resident_bytes() / 1024;
     // The floor in this run, after the agent's intervals (their RSS is taken): two rounds on
     // the same map shape, the faster one counts (the lower floor leaves user space the more).
     // A fresh map is the first interval's floor; one drained and filled before, the steady's.
