@@ -5,8 +5,8 @@
 # at both table fills and classed every frame of its cache-cold mix; live, probescope counted
 # every SYN offered and named the 30 scanners, delivered, as a monitor port and in the control;
 # the agent drained every source of every interval, wrote one `scanner` record per source whose
-# verdict changed and none for verdicts that held; replay read the whole capture. The committed
-# bench/results.* are left alone (BENCH_RESULTS_DIR).
+# verdict changed and none for verdicts that held, and its floors read every source; replay read
+# the whole capture. The committed bench/results.* are left alone (BENCH_RESULTS_DIR).
 . "$(dirname "$0")/common.sh"
 BUILD_DIR=${4:?usage: $0 PROBESCOPE BPFGEN PROBESCOPE_GEN BUILD_DIR}
 ROOT=$(cd "$E2E_DIR/../.." && pwd)
@@ -77,6 +77,12 @@ expect_eq "agent: third interval, one scanner record per source" \
 expect_eq "agent: fourth interval, no scanner record" \
 	"$(q '[.agent.runs[] | select(.fourth_interval) |
 		select(.fourth_interval.records != .steady_interval.records)] | length')" 0
+# The floors under any drain read every source of the table: in place, with a 64-byte history,
+# and folded into a record of the entry's shape, hashed and aligned.
+expect_eq "agent: floors that did not read every source" \
+	"$(q '[(.agent.runs + .agent.no_thp_runs)[] | .sources as $n |
+		(.read_floor, .history_floor, .fold_floor, .aligned_fold_floor) | select(.read != $n)] | length')" 0
+expect_eq "agent: fold record size" "$(q '[.agent.runs[].fold_record_bytes] | unique | join(" ")')" 704
 expect_eq "agent: one probe per source, some first probes from src_pending" \
 	"$(q '[.agent.runs[] | select(.probes_per_source == 1 and .first_interval.drained_from_src_pending > 0)] | length')" 1
 
