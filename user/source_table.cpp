@@ -318,6 +318,8 @@ SourceState& SourceTable::absorb_at(const ps_src_key& key, const ps_src_stats& k
     if (k.first_seen_ns && (s.first_seen_ns == 0 || k.first_seen_ns < s.first_seen_ns))
         s.first_seen_ns = k.first_seen_ns;
     s.last_seen_ns = std::max<uint64_t>(s.last_seen_ns, k.last_seen_ns);
+    Run& run = runs_.back();  // append put the slot there
+    run.min_last_seen = std::min(run.min_last_seen, s.last_seen_ns);
     if (k.tcp_probes && s.tcp_probes == 0) s.first_probe = k.first;
     s.tcp_probes += k.tcp_probes;
     for (unsigned f = 0; f < PS_FP_COUNT; ++f) s.fp_hits[f] += k.fp_hits[f];
@@ -344,6 +346,10 @@ size_t SourceTable::expire(uint64_t now_ns,
     // that holds the first source still active.
     size_t n = 0;
     for (Run& r : runs_) {
+        // Neither walk below is needed: a run whose sources all moved on to later runs holds
+        // none to expire, and one whose sources are all still active would stop the walk.
+        if (r.live == 0) continue;
+        if (now_ns <= idle_ns_ || r.min_last_seen >= now_ns - idle_ns_) break;
         bool active = false;
         for (size_t pos = r.head; pos < r.slots.size(); ++pos) {
             if (!live(r, pos)) continue;

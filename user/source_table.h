@@ -158,6 +158,9 @@ private:
         std::vector<uint32_t> slots;
         size_t head = 0;
         size_t live = 0;
+        // At most the last-seen time of every source absorbed into the run (so of every live
+        // one): expire skips a run whose sources are all still active without reading them.
+        uint64_t min_last_seen = UINT64_MAX;
     };
     // Where a slot's latest entry is: its run's id (kFree: the slot holds no source) and index.
     struct Where {

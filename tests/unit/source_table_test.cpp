@@ -587,6 +587,32 @@ TEST(SourceTableExpire, DropsIdleSourceAbsorbedAfterAnActiveOne) {
     EXPECT_EQ(t.size(), 1u);
 }
 
+// A run whose sources all moved on to a later run holds none to expire, however recent its
+// sources were: expire passes over it and still finds the idle source of the next run (a
+// replay's clock can bring a sample older than earlier drains').
+TEST(SourceTableExpire, PassesOverARunWhoseSourcesMovedOn) {
+    SourceTable t(10, 500);
+    t.absorb(Sample("192.0.2.1").seen(50, 1000).pkts(PS_CLASS_UDP, 1), 1);
+    t.absorb(Sample("192.0.2.1").seen(1050, 1100).pkts(PS_CLASS_UDP, 1), 2);  // run 1 now empty
+    t.absorb(Sample("192.0.2.2").seen(50, 100).pkts(PS_CLASS_UDP, 1), 2);     // idle at 1200
+    EXPECT_EQ(t.expire(1200), 1u);
+    EXPECT_NE(t.find(addr("192.0.2.1")), nullptr);
+    EXPECT_EQ(t.find(addr("192.0.2.2")), nullptr);
+}
+
+// A run every source of which is still active is left whole, and the walk stops there.
+TEST(SourceTableExpire, KeepsARunOfActiveSources) {
+    SourceTable t(10, 500);
+    t.absorb(Sample("192.0.2.1").seen(50, 900).pkts(PS_CLASS_UDP, 1), 1);
+    t.absorb(Sample("192.0.2.2").seen(50, 800).pkts(PS_CLASS_UDP, 1), 1);
+    t.absorb(Sample("192.0.2.3").seen(50, 100).pkts(PS_CLASS_UDP, 1), 2);  // after the stop
+    EXPECT_EQ(t.expire(1200), 0u);
+    EXPECT_EQ(t.size(), 3u);
+    EXPECT_EQ(t.expire(1301), 1u);  // 192.0.2.2 idle now: the first run is walked
+    EXPECT_EQ(t.find(addr("192.0.2.2")), nullptr);
+    EXPECT_EQ(t.size(), 2u);
+}
+
 }  // namespace
 }  // namespace probescope
 
