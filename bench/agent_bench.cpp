@@ -467,24 +467,17 @@ InPlaceFloor fold_floor(uint32_t first, uint32_t n, bool aligned) {
     } else {
         index_mem = huge_zeroed<uint32_t>(islots);
         index = index_mem.get();
-        for (size_t i = 0; i < table.slots(); ++i) {
+        for (size_t i = 0; i < table.slots(); ++i) {  // entry position + 1 for now
             if (t[i].state != PS_TABLE_FULL) continue;
             uint32_t slot = history_slot(t[i].key, imask);
             while (index[slot]) slot = (slot + 1) & imask;
-            index[slot] = 1;
+            index[slot] = static_cast<uint32_t>(i + 1);
         }
-        uint32_t used = 0;  // records numbered in index order, not the table's
-        for (size_t slot = 0; slot < islots; ++slot)
-            if (index[slot]) index[slot] = ++used;
-        // The keys, inserted in the same order by the same probing: each takes the slot it
-        // marked above, the first one whose record has no key yet.
-        const ps_src_key no_key{};
-        for (size_t i = 0; i < table.slots(); ++i) {
-            if (t[i].state != PS_TABLE_FULL) continue;
-            uint32_t slot = history_slot(t[i].key, imask);
-            while (memcmp(&recs[index[slot] - 1].key, &no_key, sizeof(no_key)) != 0)
-                slot = (slot + 1) & imask;
-            recs[index[slot] - 1].key = t[i].key;
+        uint32_t used = 0;  // then records numbered in index order, not the table's
+        for (size_t slot = 0; slot < islots; ++slot) {
+            if (!index[slot]) continue;
+            recs[used].key = t[index[slot] - 1].key;
+            index[slot] = ++used;
         }
     }
     constexpr size_t kWords = sizeof(ps_src_stats) / 8;
